@@ -1,0 +1,174 @@
+"""Read uploaded bytes into a frame of text cells, keeping each record's physical line number.
+
+Every cell is read as text (``str`` or missing) so ids keep their leading zeros and numbers keep
+their spelling ("5", never "5.0"); typing happens in :mod:`core.ingest.validate`.
+"""
+from __future__ import annotations
+
+import codecs
+import csv
+import gzip
+import io
+import zipfile
+from dataclasses import dataclass, field
+
+import pandas as pd
+
+from core.errors import SchemaError
+
+DELIMITERS = ",;\t|"
+
+
+@dataclass(frozen=True)
+class ReadResult:
+    """A parsed file.
+
+    Attributes
+    ----------
+    frame : pandas.DataFrame
+        One row per record, columns as written in the header (stripped), cells ``str`` or missing.
+    line_numbers : numpy.ndarray
+        ``(len(frame),)`` physical line where each record starts (header = line 1).
+    encoding, delimiter : str
+        What was detected (``delimiter`` is ``""`` for spreadsheets and Parquet).
+    malformed : list of tuple(int, str)
+        ``(line, reason)`` for records that could not be split into the header's fields.
+    """
+
+    frame: pd.DataFrame
+    line_numbers: "object"
+    encoding: str
+    delimiter: str
+    malformed: list = field(default_factory=list)
+
+
+def _decode(data: bytes, name: str) -> tuple[str, str]:
+    """Decode strictly: UTF-8 (BOM or not), UTF-16 with BOM, then cp1252; never a silent U+FFFD."""
+    if data.startswith(codecs.BOM_UTF16_LE) or data.startswith(codecs.BOM_UTF16_BE):
+        try:
+            return data.decode("utf-16"), "utf-16"
+        except UnicodeDecodeError as exc:  # pragma: no cover - malformed UTF-16
+            raise SchemaError(f"starts with a UTF-16 byte-order mark but is not valid UTF-16 ({exc.reason})",
+                              file=name) from exc
+    try:
+        text = data.decode("utf-8-sig")
+        return text.lstrip("\ufeff"), ("utf-8-sig" if data.startswith(codecs.BOM_UTF8) else "utf-8")
+    except UnicodeDecodeError:
+        pass
+    try:
+        return data.decode("cp1252"), "cp1252"
+    except UnicodeDecodeError as exc:
+        line = data[: exc.start].count(b"\n") + 1
+        raise SchemaError("is neither UTF-8 nor Windows-1252 text; save it as UTF-8 CSV and upload again",
+                          file=name, row=line) from exc
+
+
+def _sniff_delimiter(text: str) -> str:
+    sample = text[:65536]
+    first = sample.splitlines()[0] if sample else ""
+    if first.lower().startswith("sep=") and len(first) == 5:
+        return first[4]
+    try:
+        return csv.Sniffer().sniff(sample, delimiters=DELIMITERS).delimiter
+    except csv.Error:
+        counts = {d: first.count(d) for d in DELIMITERS}
+        best = max(counts, key=counts.get)
+        return best if counts[best] else ","
+
+
+def _unwrap(data: bytes, name: str) -> tuple[bytes, str]:
+    lower = name.lower()
+    if lower.endswith(".gz"):
+        return gzip.decompress(data), name[:-3]
+    if lower.endswith(".zip"):
+        with zipfile.ZipFile(io.BytesIO(data)) as zf:
+            members = [m for m in zf.namelist() if not m.endswith("/") and not m.startswith("__MACOSX")]
+            if len(members) != 1:
+                raise SchemaError(f"a .zip upload must hold exactly one file, found {len(members)}", file=name)
+            return zf.read(members[0]), members[0]
+    return data, name
+
+
+def read_table(data: bytes, name: str) -> ReadResult:
+    """Parse CSV/TSV (delimiter sniffed), XLSX or Parquet bytes, optionally .gz/.zip compressed.
+
+    Parameters
+    ----------
+    data : bytes
+        The file's content.
+    name : str
+        The file name as the user gave it; used to pick the format and in every message.
+
+    Returns
+    -------
+    ReadResult
+
+    Raises
+    ------
+    SchemaError
+        Unreadable bytes, no header, duplicated header names, or an empty header cell.
+    """
+    if not isinstance(data, (bytes, bytearray)):
+        raise TypeError(f"data must be bytes, got {type(data).__name__}")
+    data, inner = _unwrap(bytes(data), name)
+    lower = inner.lower()
+    if lower.endswith((".xlsx", ".xlsm")):
+        frame = pd.read_excel(io.BytesIO(data), dtype=str, engine="openpyxl")
+        return _finish(frame, list(range(2, len(frame) + 2)), "xlsx", "", [], name)
+    if lower.endswith(".parquet"):
+        frame = pd.read_parquet(io.BytesIO(data))
+        frame = frame.astype(object).where(frame.notna(), None)
+        frame = frame.map(lambda v: None if v is None else str(v))
+        return _finish(frame, list(range(2, len(frame) + 2)), "parquet", "", [], name)
+
+    text, encoding = _decode(data, name)
+    if not text.strip():
+        raise SchemaError("is empty: expected a header row and data rows", file=name)
+    delimiter = _sniff_delimiter(text)
+    lines = io.StringIO(text, newline="")
+    first_line = 1
+    if text[:4].lower() == "sep=":
+        lines.readline()
+        first_line = 2
+    reader = csv.reader(lines, delimiter=delimiter)
+    try:
+        header = next(reader)
+    except StopIteration:  # pragma: no cover - guarded by strip() above
+        raise SchemaError("has no header row", file=name) from None
+    width = len(header)
+    rows, starts, malformed = [], [], []
+    prev = reader.line_num + first_line - 1
+    try:
+        for rec in reader:
+            start = prev + 1
+            prev = reader.line_num + first_line - 1
+            if not rec or (len(rec) == 1 and not rec[0].strip() and width > 1):
+                continue  # blank line
+            if len(rec) != width:
+                malformed.append((start, f"expected {width} fields, found {len(rec)}"))
+                continue
+            rows.append(rec)
+            starts.append(start)
+    except csv.Error as exc:
+        raise SchemaError(f"cannot be parsed as CSV ({exc})", file=name, row=prev + 1) from exc
+    frame = pd.DataFrame(rows, columns=range(width), dtype=object) if rows else pd.DataFrame(
+        columns=range(width), dtype=object)
+    frame.columns = header
+    return _finish(frame, starts, encoding, delimiter, malformed, name)
+
+
+def _finish(frame, starts, encoding, delimiter, malformed, name) -> ReadResult:
+    import numpy as np
+
+    cols = [str(c).replace("\ufeff", "").strip().strip('"').strip() for c in frame.columns]
+    if any(c == "" or c.lower().startswith("unnamed:") for c in cols):
+        empty = [i + 1 for i, c in enumerate(cols) if c == "" or c.lower().startswith("unnamed:")]
+        raise SchemaError(f"header has an empty column name at position(s) {empty}", file=name, row=1)
+    lowered = [c.lower() for c in cols]
+    dups = sorted({c for c in cols if lowered.count(c.lower()) > 1})
+    if dups:
+        raise SchemaError(f"duplicated column name(s) in the header: {', '.join(dups)}", file=name, row=1)
+    frame.columns = cols
+    frame = frame.astype(object)
+    return ReadResult(frame.reset_index(drop=True), np.asarray(starts, dtype=np.int64), encoding, delimiter,
+                      malformed)

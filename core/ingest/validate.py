@@ -1,0 +1,293 @@
+"""Map columns to the canonical schema, type them, and report every rejected row.
+
+A file is refused as a whole only when a required column is missing; otherwise each bad row is
+rejected on its own with (file, row, column, value, reason) and every good row is kept.
+Range and presence checks are declared as pandera schemas; type coercion is done here so the
+failure can name the unparseable value.
+"""
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+
+import numpy as np
+import pandas as pd
+import pandera.pandas as pa
+
+from core import schema as S
+from core.errors import MappingError, SchemaError
+from core.ingest.read import ReadResult, read_table
+
+# header synonyms (lower-case, spaces/underscores/dashes folded) -> canonical column, per kind
+_SYNONYMS: dict[str, dict[str, tuple[str, ...]]] = {
+    S.CATALOG: {
+        S.PRODUCT_ID: ("productid", "sku", "itemid", "id", "stockcode", "handle", "variantsku"),
+        S.TITLE: ("name", "productname", "producttitle", "itemname"),
+        S.CATEGORY: ("categorypath", "producttype", "productcategory", "categories", "department"),
+        S.DESCRIPTION: ("bodyhtml", "body", "productdescription", "longdescription"),
+        S.PRICE: ("unitprice", "variantprice", "regularprice"),
+        S.BRAND: ("vendor", "manufacturer"),
+    },
+    S.ORDERS: {
+        S.ORDER_ID: ("orderid", "invoiceno", "invoice", "ordernumberid", "basketid", "transactionid"),
+        S.PRODUCT_ID: ("productid", "sku", "itemid", "stockcode", "lineitemsku"),
+        S.CUSTOMER_ID: ("customerid", "userid", "customer", "householdkey", "clientid"),
+        S.QUANTITY: ("qty", "lineitemquantity", "units"),
+        S.PRICE: ("unitprice", "lineitemprice", "salesvalue"),
+        S.ORDERED_AT: ("orderdate", "invoicedate", "createdat", "date", "timestamp", "orderedat"),
+        S.ORDER_NUMBER: ("ordernumber", "sequence", "ordersequence"),
+    },
+    S.REVIEWS: {
+        S.PRODUCT_ID: ("productid", "sku", "itemid", "clothingid"),
+        S.TEXT: ("reviewtext", "review", "body", "comment", "content"),
+        S.RATING: ("stars", "score", "reviewrating"),
+        S.CUSTOMER_ID: ("customerid", "userid", "reviewerid", "customer"),
+        S.CREATED_AT: ("date", "reviewdate", "createdat", "timestamp"),
+    },
+}
+_MISSING_MARKERS = {"", "nan", "none", "null", "na", "n/a", "<na>"}
+
+
+def _fold(name: str) -> str:
+    return re.sub(r"[\s_\-().]+", "", name.lower())
+
+
+def suggest_mapping(columns, kind: str) -> dict[str, str]:
+    """Suggest ``{canonical: source column}`` from exact names first, then header synonyms."""
+    if kind not in S.COLUMNS:
+        raise ValueError(f"kind must be one of {S.KINDS}, got {kind!r}")
+    folded = {_fold(c): c for c in columns}
+    out: dict[str, str] = {}
+    for canon in S.COLUMNS[kind]:
+        for cand in (canon, *_SYNONYMS[kind].get(canon, ())):
+            src = folded.get(_fold(cand))
+            if src is not None and src not in out.values():
+                out[canon] = src
+                break
+    return out
+
+
+@dataclass(frozen=True)
+class ValidationResult:
+    """Outcome of validating one file.
+
+    Attributes
+    ----------
+    valid : pandas.DataFrame
+        Typed canonical columns of the kind plus ``_line`` (physical line number of the record).
+    rejects : pandas.DataFrame
+        One row per problem: ``file, row, column, value, reason`` (:data:`core.schema.REJECT_COLUMNS`).
+    rows_read : int
+        Records found in the file (malformed ones included).
+    warnings : list of str
+    encoding, delimiter : str
+    mapping : dict
+        ``{canonical: source column}`` that was applied.
+    """
+
+    kind: str
+    file: str
+    valid: pd.DataFrame
+    rejects: pd.DataFrame
+    rows_read: int
+    encoding: str
+    delimiter: str
+    mapping: dict
+    warnings: list = field(default_factory=list)
+
+    @property
+    def rows_loaded(self) -> int:
+        return len(self.valid)
+
+    @property
+    def rows_rejected(self) -> int:
+        return int(self.rejects["row"].nunique()) if len(self.rejects) else 0
+
+
+def _text(col: pd.Series) -> pd.Series:
+    """Strip cells; blank and missing-value markers become missing (never the string 'nan')."""
+    out = []
+    for v in col.astype(object).tolist():
+        if v is None or (isinstance(v, float) and v != v):
+            out.append(None)
+            continue
+        v = str(v).strip()
+        out.append(None if v.lower() in _MISSING_MARKERS else v)
+    return pd.Series(out, index=col.index, dtype=object)
+
+
+def _number(col: pd.Series) -> tuple[pd.Series, pd.Series]:
+    """Parse numbers ('12.5', '1,234.50'); returns (values, mask of present-but-unparseable)."""
+    raw = _text(col)
+    cleaned = pd.Series([None if v is None else v.replace(" ", "").replace("\u00a0", "") for v in raw],
+                        index=raw.index, dtype=object)
+    plain = pd.to_numeric(cleaned, errors="coerce")
+    # thousands separators like 1,234.50 (comma before a dot)
+    needs = plain.isna() & cleaned.notna()
+    if needs.any():
+        alt = pd.Series([v.replace(",", "") if re.fullmatch(r"-?\d{1,3}(,\d{3})+(\.\d+)?", v) else v
+                         for v in cleaned[needs]], index=cleaned[needs].index, dtype=object)
+        plain.loc[needs] = pd.to_numeric(alt, errors="coerce")
+    plain = plain.astype("float64")
+    bad = plain.isna() & cleaned.notna()
+    return plain, bad
+
+
+def _datetime(col: pd.Series) -> tuple[pd.Series, pd.Series]:
+    raw = _text(col)
+    present = raw.notna()
+    if not present.any():
+        return pd.Series(pd.NaT, index=col.index, dtype="datetime64[ns]"), present & False
+    parsed = pd.to_datetime(raw, errors="coerce", format="mixed")
+    bad = parsed.isna() & present
+    return parsed.astype("datetime64[ns]"), bad
+
+
+_SCHEMAS = {
+    S.CATALOG: pa.DataFrameSchema({
+        S.PRODUCT_ID: pa.Column(object, nullable=False),
+        S.TITLE: pa.Column(object, nullable=False),
+        S.PRICE: pa.Column(float, pa.Check.ge(0, error="price must be >= 0"), nullable=True, required=False),
+    }),
+    S.ORDERS: pa.DataFrameSchema({
+        S.ORDER_ID: pa.Column(object, nullable=False),
+        S.PRODUCT_ID: pa.Column(object, nullable=False),
+        S.QUANTITY: pa.Column(float, [pa.Check.gt(0, error="quantity must be > 0 (returns and cancellations "
+                                                               "are not counted as purchases)"),
+                                      pa.Check(lambda s: (s % 1) == 0, element_wise=False,
+                                               error="quantity must be a whole number")], nullable=False),
+        S.PRICE: pa.Column(float, pa.Check.ge(0, error="price must be >= 0"), nullable=True, required=False),
+        S.ORDER_NUMBER: pa.Column(float, [pa.Check.ge(1, error="order_number must be >= 1"),
+                                          pa.Check(lambda s: (s % 1) == 0, error="order_number must be a "
+                                                   "whole number")], nullable=True, required=False),
+    }),
+    S.REVIEWS: pa.DataFrameSchema({
+        S.PRODUCT_ID: pa.Column(object, nullable=False),
+        S.TEXT: pa.Column(object, nullable=False),
+        S.RATING: pa.Column(float, pa.Check.in_range(1, 5, error="rating must be between 1 and 5"),
+                            nullable=True, required=False),
+    }),
+}
+_NUMERIC = {S.PRICE, S.QUANTITY, S.RATING, S.ORDER_NUMBER}
+_DATETIME = {S.ORDERED_AT, S.CREATED_AT}
+
+
+def _category_path(v: str | None) -> str | None:
+    if v is None:
+        return None
+    parts = [p.strip() for p in re.split(r"\s*(?:>|/|\|)\s*", v) if p.strip()]
+    return f" {S.CATEGORY_SEP} ".join(parts) if parts else None
+
+
+def validate_table(read: ReadResult, kind: str, file: str, mapping: dict | None = None) -> ValidationResult:
+    """Map, type and check a parsed file.
+
+    Parameters
+    ----------
+    read : ReadResult
+        From :func:`core.ingest.read.read_table`.
+    kind : {'catalog', 'orders', 'reviews'}
+    file : str
+        File name used in every reject and message.
+    mapping : dict, optional
+        ``{canonical: source column}``; missing entries are filled by :func:`suggest_mapping`.
+
+    Returns
+    -------
+    ValidationResult
+
+    Raises
+    ------
+    MappingError
+        The mapping names a column the file lacks, or a required column is missing.
+    """
+    if kind not in S.COLUMNS:
+        raise ValueError(f"kind must be one of {S.KINDS}, got {kind!r}")
+    frame = read.frame
+    auto = suggest_mapping(frame.columns, kind)
+    mapping = {**auto, **{k: v for k, v in (mapping or {}).items() if v}}
+    for canon, src in mapping.items():
+        if canon not in S.COLUMNS[kind]:
+            raise MappingError(f"{canon!r} is not a {kind} field; fields are {', '.join(S.COLUMNS[kind])}",
+                               file=file)
+        if src not in frame.columns:
+            raise MappingError(f"mapped column {src!r} is not in the file; columns are "
+                               f"{', '.join(map(str, frame.columns))}", file=file, column=src)
+    missing = [c for c in S.REQUIRED[kind] if c not in mapping]
+    if missing:
+        raise MappingError(f"required column(s) missing: {', '.join(missing)}; the file has "
+                           f"{', '.join(map(str, frame.columns))}", file=file, column=missing[0])
+
+    lines = pd.Series(read.line_numbers, index=frame.index)
+    typed = pd.DataFrame(index=frame.index)
+    problems: list[tuple[int, str, object, str]] = []  # (frame index, canonical column, value, reason)
+
+    for canon in S.COLUMNS[kind]:
+        if canon not in mapping:
+            continue
+        raw = frame[mapping[canon]]
+        if canon in _NUMERIC:
+            values, bad = _number(raw)
+            for i in bad[bad].index:
+                problems.append((i, canon, raw[i], f"{canon} is not a number"))
+        elif canon in _DATETIME:
+            values, bad = _datetime(raw)
+            for i in bad[bad].index:
+                problems.append((i, canon, raw[i], f"{canon} is not a date/time"))
+        else:
+            values = _text(raw)
+            if canon == S.CATEGORY:
+                values = pd.Series([_category_path(v) for v in values], index=values.index, dtype=object)
+        typed[canon] = values
+    if kind == S.ORDERS:
+        if S.QUANTITY not in typed:
+            typed[S.QUANTITY] = 1.0
+        else:
+            typed[S.QUANTITY] = typed[S.QUANTITY].fillna(1.0)
+
+    try:
+        _SCHEMAS[kind].validate(typed, lazy=True)
+    except pa.errors.SchemaErrors as exc:
+        fc = exc.failure_cases
+        fc = fc[fc["index"].notna()]
+        for _, r in fc.iterrows():
+            col = r["column"]
+            check = str(r["check"])
+            reason = (f"{col} is required but empty" if "not_nullable" in check else check)
+            idx = int(r["index"])
+            value = frame.at[idx, mapping[col]] if col in mapping else r["failure_case"]
+            problems.append((idx, col, value, reason))
+
+    if kind == S.CATALOG:
+        ids = typed[S.PRODUCT_ID]
+        dup = ids.notna() & ids.duplicated(keep="first")
+        first_line = dict(zip(ids[~dup & ids.notna()], lines[~dup & ids.notna()]))
+        for i in dup[dup].index:
+            problems.append((i, S.PRODUCT_ID, ids[i], f"duplicate product_id (first seen on row {first_line[ids[i]]})"))
+
+    source = {canon: mapping[canon] for canon in mapping}
+    rej_rows = [(file, int(lines[i]), source.get(col, col), None if v is None or (isinstance(v, float) and np.isnan(v))
+                 else str(v), reason) for i, col, v, reason in problems]
+    rej_rows += [(file, line, None, None, reason) for line, reason in read.malformed]
+    rejects = pd.DataFrame(rej_rows, columns=list(S.REJECT_COLUMNS)).sort_values(["row", "column"],
+                                                                                na_position="first",
+                                                                                kind="stable")
+    bad_idx = {p[0] for p in problems}
+    valid = typed.drop(index=list(bad_idx)) if bad_idx else typed
+    valid = valid.assign(_line=lines[valid.index].to_numpy()).reset_index(drop=True)
+    if kind == S.ORDERS:
+        valid[S.QUANTITY] = valid[S.QUANTITY].astype("int64")
+        if S.ORDER_NUMBER in valid:
+            valid[S.ORDER_NUMBER] = valid[S.ORDER_NUMBER].astype("Int64")
+
+    warnings = []
+    unmapped = [c for c in frame.columns if c not in mapping.values()]
+    if unmapped:
+        warnings.append(f"{file}: column(s) not used: {', '.join(map(str, unmapped))}")
+    return ValidationResult(kind, file, valid, rejects.reset_index(drop=True), len(frame) + len(read.malformed),
+                            read.encoding, read.delimiter, mapping, warnings)
+
+
+def load_table(data: bytes, name: str, kind: str, mapping: dict | None = None) -> ValidationResult:
+    """Read and validate in one call (see :func:`read_table` and :func:`validate_table`)."""
+    return validate_table(read_table(data, name), kind, name, mapping)
