@@ -95,9 +95,10 @@ def test_catalog_sorted_numerically(catalog):
 def test_orders_sorted_by_customer_then_order_number(orders):
     keys = list(zip(orders["customer_id"].astype(int), orders["order_number"].astype(int)))
     assert keys == sorted(keys)
-    # first order of user 347 in the source: order 1257636, cart order 27325, 21543, 44422, 47044
+    # order_items_demo.csv lines 58664-58668: order 1257636 (user 347's order 1) in cart order
+    assert orders["order_id"].iloc[0] == "1257636"
     first = orders[orders["order_id"] == "1257636"]["product_id"].tolist()
-    assert first == ["27325", "21543", "44422", "47044"]
+    assert first == ["27325", "21543", "44422", "47044", "9018"]
 
 
 def test_category_joined_department_aisle(catalog):
@@ -131,7 +132,7 @@ def test_no_escaped_quotes_in_titles(catalog):
 
 
 def test_escaped_quotes_unescaped_on_a_known_product(tmp_path):
-    # products.csv line 31379: 31378,"Traditional Size Corn Tortillas, 6\\""",128,3
+    # products.csv line 31379: 31378,"Traditional Size Corn Tortillas, 6\""",128,3
     # (aisle 128 tortillas flat bread, department 3 bakery); first bought within the first 60 users.
     _run(tmp_path, users=60)
     raw = (tmp_path / "catalog.csv").read_text(encoding="utf-8")
