@@ -1,0 +1,154 @@
+"""Run the stages for one workspace: baskets -> embeddings -> pair statistics -> hybrid affinity.
+
+Progress is reported through ``progress(fraction in [0, 1], message)``; the app draws a progress
+bar, the CLI prints to stderr.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Callable
+
+import numpy as np
+import pandas as pd
+import scipy.sparse as sp
+
+from core import schema as S
+from core.affinity import (AffinitySettings, category_pair_stats, hybrid_affinity, pair_stats,
+                           rowwise_cosine)
+from core.baskets import build_baskets
+from core.embeddings import product_texts
+from core.errors import EmptyDataError
+from core.model import ShopModel, category_at_level
+
+Progress = Callable[[float, str], None]
+EmbedFn = Callable[[list, Progress], np.ndarray]
+
+
+@dataclass(frozen=True)
+class BuildSettings:
+    """Settings of a build.
+
+    Parameters
+    ----------
+    affinity : AffinitySettings
+    category_level : int, default 1
+        Level of the category path that defines "another category" (1 = top, e.g. department).
+    use_text : bool, default True
+        Embed product text with the language model (False: co-purchase only).
+    """
+
+    affinity: AffinitySettings = field(default_factory=AffinitySettings)
+    category_level: int = 1
+    use_text: bool = True
+
+    def __post_init__(self):
+        if not isinstance(self.category_level, int) or self.category_level < 1:
+            raise ValueError(f"category_level must be an int >= 1, got {self.category_level!r}")
+
+
+def _sub(progress: Progress | None, lo: float, hi: float) -> Progress:
+    def inner(frac: float, msg: str) -> None:
+        if progress:
+            progress(lo + (hi - lo) * min(max(frac, 0.0), 1.0), msg)
+    return inner
+
+
+def _cross_csr(pairs: pd.DataFrame, values: np.ndarray, n: int) -> sp.csr_matrix:
+    return sp.csr_matrix((values, (pairs["antecedent"].to_numpy(), pairs["consequent"].to_numpy())), shape=(n, n))
+
+
+def build_model(catalog: pd.DataFrame, orders: pd.DataFrame, reviews: pd.DataFrame | None = None,
+                settings: BuildSettings = BuildSettings(), embed: EmbedFn | None = None,
+                progress: Progress | None = None) -> ShopModel:
+    """Build the :class:`~core.model.ShopModel` of a shop.
+
+    Parameters
+    ----------
+    catalog, orders, reviews : DataFrame
+        Canonical tables (core.schema); order lines naming products absent from the catalog are
+        left out of baskets (report them with ``WorkspaceData.unknown_products``).
+    settings : BuildSettings
+    embed : callable(texts, progress) -> ``(len(texts), dim)`` float32, optional
+        Usually ``functools.partial(core.embeddings.embed_cached, encoder=..., engine=...)``
+        wrapped to return only the vectors. Required when ``settings.use_text``.
+    progress : callable(fraction, message), optional
+
+    Raises
+    ------
+    EmptyDataError
+        Empty catalog, or no order line names a catalog product.
+    """
+    p = progress or (lambda f, m: None)
+    if catalog is None or len(catalog) == 0:
+        raise EmptyDataError("the catalog is empty: upload a product catalog first")
+    if orders is None or len(orders) == 0:
+        raise EmptyDataError("there are no orders: upload an order export first")
+    if settings.use_text and embed is None:
+        raise ValueError("embed is required when settings.use_text is True")
+    p(0.0, "building baskets")
+    item_ids = catalog[S.PRODUCT_ID].astype(str).to_numpy(dtype=object)
+    baskets = build_baskets(orders, item_ids)
+    n = len(item_ids)
+    categories = category_at_level(catalog[S.CATEGORY] if S.CATEGORY in catalog else pd.Series([None] * n),
+                                   settings.category_level)
+    paths = category_at_level(catalog[S.CATEGORY] if S.CATEGORY in catalog else pd.Series([None] * n), 99)
+
+    embeddings = None
+    if settings.use_text:
+        texts = product_texts(catalog, reviews)
+        p(0.05, f"reading {len(texts):,} product texts with the language model")
+        vecs = embed(list(texts.to_numpy()), _sub(progress, 0.05, 0.8))
+        embeddings = np.zeros((n, vecs.shape[1]), dtype=np.float32)
+        embeddings[pd.Index(item_ids).get_indexer(texts.index)] = vecs
+
+    p(0.82, "counting item pairs")
+    pairs = pair_stats(baskets.basket_items, settings.affinity.min_pair_count)
+    a, b = pairs["antecedent"].to_numpy(), pairs["consequent"].to_numpy()
+    sim = rowwise_cosine(embeddings, a, b) if embeddings is not None else np.zeros(len(pairs), dtype=np.float32)
+    pairs["similarity"] = sim.astype(np.float64)
+    pairs["affinity"] = hybrid_affinity(pairs["pair_count"].to_numpy(), pairs["npmi"].to_numpy(),
+                                        pairs["similarity"].to_numpy(), settings.affinity)
+    pairs.insert(0, "antecedent_id", item_ids[a])
+    pairs.insert(1, "consequent_id", item_ids[b])
+    pairs.insert(2, "antecedent_category", categories[a])
+    pairs.insert(3, "consequent_category", categories[b])
+    pairs.insert(4, "antecedent_title", catalog[S.TITLE].to_numpy()[a])
+    pairs.insert(5, "consequent_title", catalog[S.TITLE].to_numpy()[b])
+    cross = pairs[pairs["antecedent_category"] != pairs["consequent_category"]]
+
+    p(0.9, "category statistics")
+    cat_pairs = category_pair_stats(baskets, categories, min_pair_count=1)
+
+    p(0.95, "customer histories")
+    o = orders[orders[S.CUSTOMER_ID].notna()] if S.CUSTOMER_ID in orders else orders.iloc[:0]
+    cols = pd.Index(item_ids).get_indexer(o[S.PRODUCT_ID].astype(str))
+    keep = cols >= 0
+    rows, customer_ids = pd.factorize(o[S.CUSTOMER_ID].astype(str).to_numpy()[keep])
+    user_items = sp.csr_matrix((np.ones(keep.sum()), (rows, cols[keep])), shape=(len(customer_ids), n))
+    user_items.sum_duplicates()
+
+    ci = cross.index.to_numpy()
+    model = ShopModel(
+        item_ids=item_ids, titles=catalog[S.TITLE].astype(str).to_numpy(dtype=object), categories=categories,
+        category_paths=paths, baskets=baskets, item_counts=baskets.item_counts, pairs=pairs,
+        category_pairs=cat_pairs,
+        pair_count=_cross_csr(pairs.loc[ci], pairs.loc[ci, "pair_count"].to_numpy(), n),
+        lift=_cross_csr(pairs.loc[ci], pairs.loc[ci, "lift"].to_numpy(), n),
+        affinity=_cross_csr(pairs.loc[ci], pairs.loc[ci, "affinity"].to_numpy(), n),
+        embeddings=embeddings, user_items=user_items, customer_ids=np.asarray(customer_ids, dtype=object),
+        settings=settings.affinity, category_level=settings.category_level)
+    p(1.0, "done")
+    return model
+
+
+def item_pairs_table(model: ShopModel, cross_only: bool = False) -> pd.DataFrame:
+    """The ``item_pairs.csv`` table (:data:`core.schema.ITEM_PAIR_COLUMNS`), strongest affinity first."""
+    df = model.pairs
+    if cross_only:
+        df = df[df["antecedent_category"] != df["consequent_category"]]
+    return df[list(S.ITEM_PAIR_COLUMNS)].sort_values("affinity", ascending=False, kind="stable").reset_index(drop=True)
+
+
+def category_pairs_table(model: ShopModel) -> pd.DataFrame:
+    """The ``category_pairs.csv`` table (:data:`core.schema.CATEGORY_PAIR_COLUMNS`), highest lift first."""
+    return model.category_pairs[list(S.CATEGORY_PAIR_COLUMNS)].reset_index(drop=True)

@@ -1,0 +1,88 @@
+"""The cross-category hybrid: co-purchase affinity + language-model neighbours + popularity prior.
+
+score_j = w_affinity * A_j / max(A) + w_text * max(T_j, 0) + w_popularity * P_j
+
+* A_j = sum_h c_h * affinity(h -> j) over bought items h in another category than j, with
+  c_h = log1p(lines of h): the customer's evidence, weighted by how much they buy h
+  (affinity is the hybrid pair score of core.affinity).
+* T_j = max cosine similarity between j and one of the customer's most-bought items of another
+  category (core.recommend.text); it reaches items with little or no purchase history.
+* P_j = log1p(n_j) / log1p(max n): the popularity prior (most cross-sell conversions are popular items).
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+from core.recommend.base import Strategy, popularity_prior
+from core.recommend.text import text_neighbour_scores
+
+
+@dataclass(frozen=True)
+class HybridWeights:
+    """Weights of the hybrid score, each in [0, 10]; not all zero."""
+
+    affinity: float = 1.0
+    text: float = 0.3
+    popularity: float = 0.5
+
+    def __post_init__(self):
+        for name in ("affinity", "text", "popularity"):
+            v = getattr(self, name)
+            if not isinstance(v, (int, float)) or isinstance(v, bool):
+                raise TypeError(f"{name} weight must be a number, got {type(v).__name__}")
+            if not 0 <= v <= 10:
+                raise ValueError(f"{name} weight must be in [0, 10], got {v}")
+        if self.affinity == self.text == self.popularity == 0:
+            raise ValueError("at least one weight must be > 0")
+
+
+class CrossCategoryHybrid(Strategy):
+    name = "hybrid"
+
+    def __init__(self, weights: HybridWeights = HybridWeights(), max_anchors: int = 20):
+        super().__init__()
+        self.weights = weights
+        self.max_anchors = max_anchors
+        self._pop = None
+
+    def fit(self, model):
+        super().fit(model)
+        self._pop = popularity_prior(model)
+        return self
+
+    def _scores(self, hist, counts):
+        m, w = self.model, self.weights
+        c = np.log1p(counts)
+        rows = m.affinity[hist]
+        a = np.asarray(rows.T @ c).ravel()
+        a_max = a.max() if a.size and a.max() > 0 else 1.0
+        use_text = w.text > 0 and m.embeddings is not None
+        if use_text:
+            anchors = hist[: self.max_anchors]
+            t, best = text_neighbour_scores(m, anchors)
+            t_pos = np.where(np.isfinite(t), np.maximum(t, 0.0), 0.0)
+        else:
+            anchors, t, best, t_pos = hist[:0], None, None, np.zeros(m.n_items)
+        # only items reachable cross-category (affinity edge or a text anchor of another category)
+        reachable = (a > 0) | (np.isfinite(t) if t is not None else False)
+        scores = w.affinity * a / a_max + w.text * t_pos + w.popularity * self._pop
+        scores = np.where(reachable, scores, -np.inf)
+
+        def reason(j):
+            parts = []
+            if a[j] > 0:
+                col = np.asarray(rows[:, j].toarray()).ravel() * c
+                h = hist[int(np.argmax(col))]
+                n = int(m.pair_count[h, j])
+                parts.append(f"bought {m.describe_item(h)}; {n} baskets hold both, lift {m.lift[h, j]:.1f}")
+                if m.embeddings is not None:
+                    parts.append(f"text similarity {float(m.embeddings[h] @ m.embeddings[j]):.2f}")
+            elif use_text:
+                h = anchors[best[j]]
+                parts.append(f"similar text to {m.describe_item(h)}, which they bought "
+                             f"(text similarity {t[j]:.2f}; no shared baskets yet)")
+            parts.append(f"in {int(m.item_counts[j]):,} baskets overall")
+            return "; ".join(parts)
+        return scores, reason

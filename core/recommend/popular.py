@@ -1,0 +1,29 @@
+"""Popularity within categories the customer has never bought (the classic cross-sell baseline)."""
+from __future__ import annotations
+
+import numpy as np
+
+from core.recommend.base import Strategy, bought_categories
+
+
+class PopularUnseenCategories(Strategy):
+    """Score = baskets holding the item, only for items of categories the customer never bought.
+
+    A customer who has bought from every category gets the most popular items they never bought.
+    """
+
+    name = "popular in unseen categories"
+
+    def _scores(self, hist, counts):
+        m = self.model
+        seen = bought_categories(m, hist)
+        pop = m.item_counts.astype(np.float64)
+        unseen = ~np.isin(m.categories, list(seen))
+        scores = np.where(unseen, pop, -np.inf) if unseen.any() else pop.copy()
+        n = max(m.baskets.n_baskets, 1)
+
+        def reason(j):
+            where = "a category not bought yet" if m.categories[j] not in seen else "already a category of theirs"
+            return (f"popular in {m.categories[j]} ({where}): in {int(pop[j]):,} of {n:,} baskets "
+                    f"({pop[j] / n:.1%})")
+        return scores, reason
