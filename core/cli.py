@@ -1,0 +1,148 @@
+"""``python -m core``: the app's pipeline, headless.
+
+    python -m core build --demo --out DIR
+    python -m core build --catalog F --orders F [--reviews F] --out DIR [--min-pair-count N] [--top-k K]
+
+Writes DIR/item_pairs.csv, DIR/category_pairs.csv, DIR/recommendations.csv and, when rows were
+rejected, DIR/rejected_rows.csv. Exit 0 on success (rejected rows are reported on stderr), 2 when
+an input is refused (message names the file, row and column), 1 on an unexpected error.
+"""
+from __future__ import annotations
+
+import argparse
+import sys
+import time
+from pathlib import Path
+
+import pandas as pd
+
+from core import schema as S
+from core.affinity import AffinitySettings
+from core.errors import CrossSellError, SchemaError
+
+
+class _StderrProgress:
+    """Progress lines on stderr, at most one per second or per 10% step."""
+
+    def __init__(self, stage: str):
+        self.stage, self.last_t, self.last_f = stage, 0.0, -1.0
+
+    def __call__(self, frac: float, msg: str) -> None:
+        now = time.monotonic()
+        if frac >= 1.0 or now - self.last_t >= 1.0 or frac - self.last_f >= 0.1:
+            print(f"[{self.stage} {frac:4.0%}] {msg}", file=sys.stderr, flush=True)
+            self.last_t, self.last_f = now, frac
+
+
+def _read_inputs(args) -> tuple[pd.DataFrame, pd.DataFrame, pd.DataFrame, pd.DataFrame]:
+    from core.ingest import load_table
+    from core.workspace import DEMO_DIR, DEMO_FILES
+
+    if args.demo:
+        paths = {S.CATALOG: DEMO_DIR / DEMO_FILES[S.CATALOG], S.ORDERS: DEMO_DIR / DEMO_FILES[S.ORDERS]}
+    else:
+        if not args.catalog or not args.orders:
+            raise SchemaError("give --demo, or both --catalog and --orders")
+        paths = {S.CATALOG: Path(args.catalog), S.ORDERS: Path(args.orders)}
+        if args.reviews:
+            paths[S.REVIEWS] = Path(args.reviews)
+    tables, rejects = {}, []
+    for kind, path in paths.items():
+        if not path.is_file():
+            raise SchemaError("file not found", file=str(path))
+        res = load_table(path.read_bytes(), str(path), kind)
+        tables[kind] = res.valid
+        print(f"{path}: {res.rows_loaded:,} of {res.rows_read:,} rows loaded, {res.rows_rejected:,} rejected "
+              f"(encoding {res.encoding}, delimiter {res.delimiter!r})", file=sys.stderr)
+        for r in res.rejects.head(10).itertuples(index=False):
+            print(f"  rejected: file {r.file!r}, row {r.row}, column {r.column!r}, value {r.value!r}: {r.reason}",
+                  file=sys.stderr)
+        if len(res.rejects) > 10:
+            print(f"  ... {len(res.rejects) - 10:,} more problems in rejected_rows.csv", file=sys.stderr)
+        if args.strict and len(res.rejects):
+            r = res.rejects.iloc[0]
+            raise SchemaError(f"{r['reason']} (value {r['value']!r}); --strict refuses files with rejected rows",
+                              file=str(path), row=int(r["row"]), column=r["column"])
+        rejects.append(res.rejects)
+    reviews = tables.get(S.REVIEWS, pd.DataFrame(columns=list(S.REVIEWS_COLUMNS)))
+    return tables[S.CATALOG], tables[S.ORDERS], reviews, pd.concat(rejects, ignore_index=True)
+
+
+def cmd_build(args) -> int:
+    from core.embeddings import Encoder, embed_cached
+    from core.pipeline import BuildSettings, build_model, category_pairs_table, item_pairs_table
+    from core.recommend import CrossCategoryHybrid
+    from core.store import make_engine
+
+    t0 = time.perf_counter()
+    catalog, orders, reviews, rejects = _read_inputs(args)
+    out = Path(args.out)
+    out.mkdir(parents=True, exist_ok=True)
+    settings = BuildSettings(AffinitySettings(min_pair_count=args.min_pair_count), use_text=not args.no_text)
+    embed = None
+    if settings.use_text:
+        encoder = Encoder(args.model)
+        engine = make_engine(args.database) if not args.no_cache else None
+
+        def embed(texts, progress):
+            vecs, n_new = embed_cached(texts, encoder, engine, progress)
+            print(f"embeddings: {n_new:,} texts encoded now, {len(texts) - n_new:,} from the cache", file=sys.stderr)
+            return vecs
+    unknown = orders.loc[~orders[S.PRODUCT_ID].isin(set(catalog[S.PRODUCT_ID])), S.PRODUCT_ID]
+    if len(unknown):
+        print(f"warning: {len(unknown):,} order lines name {unknown.nunique():,} products missing from the catalog "
+              f"(e.g. {', '.join(map(str, unknown.unique()[:5]))}); they are left out of baskets", file=sys.stderr)
+    model = build_model(catalog, orders, reviews, settings, embed, progress=_StderrProgress("build"))
+    item_pairs_table(model).to_csv(out / "item_pairs.csv", index=False)
+    category_pairs_table(model).to_csv(out / "category_pairs.csv", index=False)
+    rec = CrossCategoryHybrid().fit(model)
+    progress = _StderrProgress("recommend")
+    frames = []
+    for i, c in enumerate(model.customer_ids):
+        frames.append(rec.recommend_frame([c], args.top_k))
+        if i % 100 == 0:
+            progress(i / len(model.customer_ids), f"customer {i + 1:,} of {len(model.customer_ids):,}")
+    progress(1.0, "recommendations done")
+    recs = pd.concat(frames, ignore_index=True) if frames else pd.DataFrame(columns=list(S.RECOMMENDATION_COLUMNS))
+    recs.to_csv(out / "recommendations.csv", index=False)
+    if len(rejects):
+        rejects.to_csv(out / "rejected_rows.csv", index=False)
+    print(f"wrote {out}/item_pairs.csv ({len(model.pairs):,} rows), category_pairs.csv "
+          f"({len(model.category_pairs):,}), recommendations.csv ({len(recs):,} for "
+          f"{recs['customer_id'].nunique():,} customers) in {time.perf_counter() - t0:.1f} s", file=sys.stderr)
+    return 0
+
+
+def build_parser() -> argparse.ArgumentParser:
+    p = argparse.ArgumentParser(prog="python -m core", description="Cross-Sell Studio, headless.")
+    sub = p.add_subparsers(dest="command", required=True)
+    b = sub.add_parser("build", help="affinity graph and recommendations from files")
+    src = b.add_mutually_exclusive_group()
+    src.add_argument("--demo", action="store_true", help="use the bundled Instacart demo data")
+    src.add_argument("--catalog", help="catalog file (CSV/TSV/XLSX/Parquet, optionally .gz/.zip)")
+    b.add_argument("--orders", help="order-lines file")
+    b.add_argument("--reviews", help="reviews file (optional)")
+    b.add_argument("--out", required=True, help="output folder")
+    b.add_argument("--min-pair-count", type=int, default=2, help="drop pairs held by fewer baskets (default 2)")
+    b.add_argument("--top-k", type=int, default=10, help="recommendations per customer (default 10)")
+    b.add_argument("--strict", action="store_true", help="refuse (exit 2) any file with a rejected row")
+    b.add_argument("--no-text", action="store_true", help="skip the language model (co-purchase only)")
+    b.add_argument("--no-cache", action="store_true", help="do not read or write the embedding cache")
+    b.add_argument("--model", help="sentence-transformers model folder (default: packaged all-MiniLM-L6-v2)")
+    b.add_argument("--database", help="SQLAlchemy URL of the embedding cache (default: DATABASE_URL or var/)")
+    b.set_defaults(func=cmd_build)
+    return p
+
+
+def main(argv=None) -> int:
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    if getattr(args, "top_k", 1) < 1:
+        parser.error("--top-k must be >= 1")
+    if getattr(args, "min_pair_count", 1) < 1:
+        parser.error("--min-pair-count must be >= 1")
+    try:
+        return args.func(args)
+    except CrossSellError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 2
