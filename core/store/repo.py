@@ -203,6 +203,19 @@ def _frame(conn, model, wid: int, columns) -> pd.DataFrame:
     return pd.DataFrame(rows, columns=list(columns))
 
 
+def _fingerprint(conn, workspace: str, wid: int) -> str:
+    hashes = conn.execute(select(ImportLog.kind, ImportLog.content_hash).where(ImportLog.workspace_id == wid)
+                          .order_by(ImportLog.id)).all()
+    fp = hashlib.sha256("|".join(f"{k}:{h}" for k, h in hashes).encode()).hexdigest()[:16]
+    return f"{workspace}:{fp}"
+
+
+def workspace_fingerprint(engine: Engine, workspace: str) -> str:
+    """A key that changes whenever an import changes the workspace (cheap: reads the import log only)."""
+    with engine.connect() as conn:
+        return _fingerprint(conn, workspace, _workspace_id(conn, workspace))
+
+
 def load_workspace(engine: Engine, workspace: str) -> WorkspaceData:
     """Read a workspace's catalog, orders and reviews as typed frames (columns from core.schema)."""
     with engine.connect() as conn:
@@ -210,8 +223,7 @@ def load_workspace(engine: Engine, workspace: str) -> WorkspaceData:
         catalog = _frame(conn, Product, wid, S.CATALOG_COLUMNS)
         orders = _frame(conn, OrderLine, wid, S.ORDERS_COLUMNS)
         reviews = _frame(conn, Review, wid, S.REVIEWS_COLUMNS)
-        hashes = conn.execute(select(ImportLog.kind, ImportLog.content_hash).where(ImportLog.workspace_id == wid)
-                              .order_by(ImportLog.id)).all()
+        fp = _fingerprint(conn, workspace, wid)
     for frame, cols in ((catalog, (S.PRICE,)), (orders, (S.PRICE,)), (reviews, (S.RATING,))):
         for c in cols:
             frame[c] = pd.to_numeric(frame[c], errors="coerce").astype("float64")
@@ -219,8 +231,7 @@ def load_workspace(engine: Engine, workspace: str) -> WorkspaceData:
         orders[c] = pd.to_datetime(orders[c])
     orders[S.QUANTITY] = orders[S.QUANTITY].astype("int64")
     orders[S.ORDER_NUMBER] = pd.array(orders[S.ORDER_NUMBER], dtype="Int64")
-    fp = hashlib.sha256("|".join(f"{k}:{h}" for k, h in hashes).encode()).hexdigest()[:16]
-    return WorkspaceData(workspace, catalog, orders, reviews, f"{workspace}:{fp}")
+    return WorkspaceData(workspace, catalog, orders, reviews, fp)
 
 
 def get_cached_vectors(engine: Engine, model_id: str, hashes: list[str]) -> dict[str, np.ndarray]:

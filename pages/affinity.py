@@ -1,0 +1,92 @@
+"""Affinity graph: which categories and items are bought together, and how strongly."""
+import networkx as nx
+import numpy as np
+import streamlit as st
+
+from core.affinity import affinity_graph
+from core.errors import CrossSellError
+from core.pipeline import category_pairs_table, item_pairs_table
+from ui import state
+from ui.charts import lift_heatmap, network_figure
+from ui.resources import shop_model
+
+workspace = st.session_state[state.WORKSPACE]
+st.title("Affinity graph")
+st.caption("Co-purchase statistics (support, confidence, lift) joined with a language model's reading of the "
+           "product text. Affinity = w·NPMI⁺ + (1 − w)·0.5·similarity⁺ with w = baskets together / (baskets together "
+           "+ 5): evidence decides where it is rich, the text where it is thin.")
+
+c1, c2 = st.columns(2)
+c1.number_input("Minimum baskets holding a pair", min_value=1, max_value=1000, step=1, key=state.MIN_PAIR_COUNT,
+                help="Pairs seen in fewer baskets are dropped: a pair seen once has a meaningless lift.")
+c2.selectbox("Category level", [1, 2], key=state.CATEGORY_LEVEL,
+             format_func=lambda v: {1: "1 (top level, e.g. department)", 2: "2 (e.g. aisle)"}[v])
+try:
+    model = shop_model(workspace, st.session_state[state.MIN_PAIR_COUNT], st.session_state[state.CATEGORY_LEVEL])
+except CrossSellError as exc:
+    st.warning(f"Nothing to analyse yet: {exc}. Upload data on the Data page.")
+    st.stop()
+
+pairs = model.pairs
+cross = pairs[pairs["antecedent_category"] != pairs["consequent_category"]]
+m1, m2, m3, m4 = st.columns(4)
+m1.metric("Baskets", f"{model.baskets.n_baskets:,}")
+m2.metric("Products bought", f"{int((model.item_counts > 0).sum()):,}")
+m3.metric("Item pairs (both directions)", f"{len(pairs):,}")
+m4.metric("Cross-category pairs", f"{len(cross):,}")
+
+st.subheader("Category × category lift")
+st.caption("Red: bought together more often than chance (lift > 1); blue: less often. Hover for the figures.")
+cp = category_pairs_table(model)
+st.plotly_chart(lift_heatmap(model.category_pairs), width="stretch", key="heatmap")
+st.download_button("Download category pairs (CSV)", cp.to_csv(index=False).encode(),
+                   file_name=f"category_pairs_{workspace}.csv", mime="text/csv")
+
+st.subheader("Top cross-category item pairs")
+cats = sorted(set(cross["antecedent_category"]) | set(cross["consequent_category"]))
+st.session_state[state.PAIR_CATEGORIES] = [c for c in st.session_state.get(state.PAIR_CATEGORIES, []) if c in cats]
+f1, f2, f3 = st.columns([2, 1, 1])
+chosen = f1.multiselect("Categories (either side)", cats, key=state.PAIR_CATEGORIES,
+                        placeholder="all categories")
+min_lift = f2.number_input("Minimum lift", min_value=0.0, step=0.5, key=state.PAIR_MIN_LIFT)
+search = f3.text_input("Product contains", key=state.PAIR_SEARCH)
+view = cross[cross["lift"] >= min_lift]
+if chosen:
+    view = view[view["antecedent_category"].isin(chosen) | view["consequent_category"].isin(chosen)]
+if search:
+    s = search.lower()
+    view = view[view["antecedent_title"].str.lower().str.contains(s, regex=False)
+                | view["consequent_title"].str.lower().str.contains(s, regex=False)]
+view = view.sort_values("affinity", ascending=False)
+cols = ["antecedent_title", "antecedent_category", "consequent_title", "consequent_category", "pair_count",
+        "support", "confidence", "lift", "similarity", "affinity", "antecedent_id", "consequent_id"]
+st.dataframe(view[cols].head(2000), hide_index=True, width="stretch", height=380,
+             column_config={"support": st.column_config.NumberColumn(format="%.5f"),
+                            "confidence": st.column_config.NumberColumn(format="%.3f"),
+                            "lift": st.column_config.NumberColumn(format="%.2f"),
+                            "similarity": st.column_config.NumberColumn(format="%.2f"),
+                            "affinity": st.column_config.NumberColumn(format="%.3f")})
+st.caption(f"{len(view):,} directed pairs match (first 2,000 shown; the download has all).")
+st.download_button("Download these pairs (CSV)", view[cols].to_csv(index=False).encode(),
+                   file_name=f"item_pairs_{workspace}.csv", mime="text/csv")
+
+st.subheader("Network of the strongest cross-category links")
+n_edges = st.slider("Edges shown", 20, 2000, step=10, key=state.GRAPH_EDGES)
+
+
+@st.cache_data(show_spinner="Laying out the graph…", max_entries=8)
+def _layout(fingerprint: str, edges: tuple) -> dict:
+    g = nx.Graph()
+    g.add_edges_from(edges)
+    return {n: tuple(map(float, p)) for n, p in nx.spring_layout(g, seed=7, iterations=60).items()}
+
+
+top = item_pairs_table(model, cross_only=True)
+graph = affinity_graph(top, weight="affinity", top_n=int(n_edges))
+positions = _layout(f"{id(model)}", tuple(sorted(graph.edges())))
+idx = model.item_index(list(graph.nodes()))
+st.plotly_chart(network_figure(graph, positions, dict(zip(graph.nodes(), model.categories[idx])),
+                               dict(zip(graph.nodes(), model.titles[idx]))), width="stretch", key="network")
+deg = sorted(graph.degree(weight="weight"), key=lambda x: -x[1])[:15]
+st.caption(f"{graph.number_of_nodes():,} products, {graph.number_of_edges():,} links. Best connected: "
+           + ", ".join(f"{model.titles[model.item_index([n])[0]]}" for n, _ in deg[:5]))

@@ -1,0 +1,83 @@
+"""Customers: profile, history and cross-category recommendations with reasons."""
+import pandas as pd
+import streamlit as st
+
+from core.customers import customer_profile, customer_summary
+from core.errors import CrossSellError
+from core.recommend import CrossCategoryHybrid, HybridWeights
+from ui import state
+from ui.charts import category_share_bar, md_escape
+from ui.resources import shop_model, workspace_data
+
+workspace = st.session_state[state.WORKSPACE]
+st.title("Customers")
+try:
+    model = shop_model(workspace, st.session_state[state.MIN_PAIR_COUNT], st.session_state[state.CATEGORY_LEVEL])
+except CrossSellError as exc:
+    st.warning(f"Nothing to analyse yet: {exc}. Upload data on the Data page.")
+    st.stop()
+data = workspace_data(workspace)
+
+
+@st.cache_data(show_spinner=False, max_entries=4)
+def _summary(fingerprint: str) -> pd.DataFrame:
+    return customer_summary(data.orders)
+
+
+summary = _summary(data.fingerprint)
+if summary.empty:
+    st.warning("No order line has a customer id, so there are no customers to analyse.")
+    st.stop()
+search = st.text_input("Find a customer (id starts with)", key=state.CUSTOMER_SEARCH)
+options = summary[summary["customer_id"].astype(str).str.startswith(search.strip())] if search.strip() else summary
+if options.empty:
+    st.info("No customer id starts with that.")
+    st.stop()
+ids = options["customer_id"].astype(str).tolist()
+if st.session_state.get(state.CUSTOMER) not in ids:
+    st.session_state[state.CUSTOMER] = ids[0]
+label = dict(zip(ids, (f"{c} · {o} orders, {p} products" for c, o, p in
+                       zip(ids, options["orders"], options["products"]))))
+customer = st.selectbox(f"Customer ({len(ids):,})", ids, key=state.CUSTOMER, format_func=label.get)
+
+profile = customer_profile(customer, data.orders, data.catalog, model.category_level)
+m1, m2, m3, m4 = st.columns(4)
+m1.metric("Orders", f"{profile.n_orders:,}")
+m2.metric("Order lines", f"{profile.n_lines:,}")
+m3.metric("Distinct products", f"{profile.n_products:,}")
+m4.metric("Last order", profile.last_order)
+
+left, right = st.columns([1, 1])
+with left:
+    st.subheader("Category preferences")
+    st.plotly_chart(category_share_bar(profile.category_shares), width="stretch", key="shares")
+with right:
+    st.subheader("Purchase history")
+    st.dataframe(profile.history, hide_index=True, width="stretch", height=330)
+    st.download_button("Download history (CSV)", profile.history.to_csv(index=False).encode(),
+                       file_name=f"history_{customer}.csv", mime="text/csv")
+
+st.subheader("Cross-category recommendations")
+s1, s2, s3, s4 = st.columns(4)
+w_aff = s1.slider("Co-purchase affinity weight", 0.0, 3.0, step=0.1, key=state.W_AFFINITY)
+w_text = s2.slider("Text similarity weight", 0.0, 3.0, step=0.1, key=state.W_TEXT)
+w_pop = s3.slider("Popularity weight", 0.0, 3.0, step=0.1, key=state.W_POPULARITY)
+k = s4.slider("How many", 1, 30, key=state.TOP_K)
+if w_aff == w_text == w_pop == 0:
+    st.warning("Set at least one weight above zero.")
+    st.stop()
+rec = CrossCategoryHybrid(HybridWeights(w_aff, w_text, w_pop)).fit(model)
+recs = rec.recommend_frame([customer], k)
+if recs.empty:
+    st.info("No cross-category recommendation for this customer: nothing they bought has a partner in another "
+            "category yet.")
+    st.stop()
+recs.insert(3, "title", model.titles[model.item_index(recs["product_id"])])
+for cat, grp in recs.groupby("category", sort=False):
+    with st.container(border=True):
+        st.markdown(f"**{cat}**")
+        for r in grp.itertuples(index=False):
+            st.markdown(f"{r.rank}. **{md_escape(r.title)}** · score {r.score:.2f}")
+            st.caption(md_escape(r.reason))
+st.download_button("Download recommendations (CSV)", recs.to_csv(index=False).encode(),
+                   file_name=f"recommendations_{customer}.csv", mime="text/csv")

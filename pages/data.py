@@ -1,0 +1,130 @@
+"""Data: upload catalog, orders and reviews; see what was loaded, rejected and unknown."""
+from datetime import datetime
+
+import pandas as pd
+import streamlit as st
+
+from core import schema as S
+from core.errors import CrossSellError
+from core.store import delete_workspace, list_imports, list_workspaces
+from core.store.repo import content_hash
+from core.workspace import import_files
+from ui import state
+from ui.resources import get_engine, workspace_data
+
+engine = get_engine()
+workspace = st.session_state[state.WORKSPACE]
+
+st.title("Data")
+st.caption("Upload a product catalog, order lines and (optionally) reviews. Every rejected row is listed with its "
+           "row number, column, value and reason; good rows are never dropped because of bad ones.")
+
+with st.expander("File formats (headers are case-insensitive; common synonyms such as SKU or Name are recognised)"):
+    st.markdown(
+        "- **Catalog**: `product_id`, `title`, `category` (a path like `dairy eggs > yogurt`), `description` "
+        "(optional, HTML allowed), `price` (optional, ≥ 0), `brand` (optional)\n"
+        "- **Orders**, one row per order line: `order_id`, `product_id`, `customer_id` (optional), `quantity` "
+        "(default 1), `price` (optional), `ordered_at` (optional date/time) or `order_number` (optional)\n"
+        "- **Reviews**: `product_id`, `text`, `rating` (optional, 1–5), `customer_id` (optional), `created_at` "
+        "(optional)\n\nCSV or TSV (any common delimiter, UTF-8 or Windows-1252), XLSX or Parquet; .gz/.zip work too.")
+
+# ---- upload ------------------------------------------------------------------------------------
+st.subheader("Upload")
+default_ws = f"upload-{datetime.now():%Y%m%d-%H%M}"
+st.session_state.setdefault(state.UPLOAD_WORKSPACE, default_ws if workspace == S.DEMO_WORKSPACE else workspace)
+with st.form("upload", clear_on_submit=False):
+    target = st.text_input("Workspace to import into", key=state.UPLOAD_WORKSPACE,
+                           help="Uploads never go into the demo; a new name creates a new workspace.")
+    c1, c2, c3 = st.columns(3)
+    files = {
+        S.CATALOG: c1.file_uploader("Catalog", type=["csv", "tsv", "txt", "xlsx", "parquet", "gz", "zip"]),
+        S.ORDERS: c2.file_uploader("Orders", type=["csv", "tsv", "txt", "xlsx", "parquet", "gz", "zip"]),
+        S.REVIEWS: c3.file_uploader("Reviews", type=["csv", "tsv", "txt", "xlsx", "parquet", "gz", "zip"]),
+    }
+    submitted = st.form_submit_button("Import", type="primary")
+
+if submitted:
+    chosen = {k: (f.name, f.getvalue()) for k, f in files.items() if f is not None}
+    if not chosen:
+        st.warning("Choose at least one file to import.")
+    elif target.strip() == S.DEMO_WORKSPACE:
+        st.error("The demo workspace is read-only: choose another workspace name for your upload.")
+    else:
+        key = "|".join(f"{k}:{content_hash(d)}" for k, (_, d) in sorted(chosen.items())) + f"@{target}"
+        reports = st.session_state.setdefault(state.IMPORT_REPORTS, {})
+        if key not in reports:  # reruns never re-import the same content
+            try:
+                with st.spinner("Validating and importing…"):
+                    reports[key] = {"reports": import_files(engine, target.strip(), chosen), "error": None}
+            except CrossSellError as exc:
+                reports[key] = {"reports": [], "error": str(exc)}
+        st.session_state["last_import"] = key
+        if reports[key]["reports"]:
+            state.request_workspace(st.session_state, target.strip())
+            st.rerun()
+
+last = st.session_state.get(state.IMPORT_REPORTS, {}).get(st.session_state.get("last_import"))
+if last:
+    if last["error"]:
+        st.error(f"Import refused: {last['error']}")
+    for rep in last["reports"]:
+        v = rep.validation
+        box = st.container(border=True)
+        box.markdown(f"**{v.file}** · {v.kind}")
+        (box.info if rep.outcome.skipped else box.success)(rep.summary)
+        m1, m2, m3 = box.columns(3)
+        m1.metric("Rows read", f"{v.rows_read:,}")
+        m2.metric("Rows loaded", f"{v.rows_loaded:,}")
+        m3.metric("Rows rejected", f"{v.rows_rejected:,}")
+        box.caption("Column mapping used: " + ", ".join(f"{k} ← {c}" for k, c in v.mapping.items()))
+        for w in v.warnings:
+            box.caption(w)
+        if len(v.rejects):
+            box.dataframe(v.rejects, hide_index=True, width="stretch")
+            box.download_button("Download rejected rows (CSV)", v.rejects.to_csv(index=False).encode(),
+                                file_name=f"rejected_{v.file}.csv", mime="text/csv", key=f"rej_{v.file}_{v.kind}")
+
+# ---- current workspace -------------------------------------------------------------------------
+st.subheader(f"Workspace “{workspace}”")
+data = workspace_data(workspace)
+m1, m2, m3, m4 = st.columns(4)
+m1.metric("Products", f"{len(data.catalog):,}")
+m2.metric("Order lines", f"{len(data.orders):,}")
+m3.metric("Orders", f"{data.orders[S.ORDER_ID].nunique():,}")
+m4.metric("Customers", f"{data.orders[S.CUSTOMER_ID].nunique():,}")
+
+unknown = data.unknown_products()
+if len(unknown):
+    st.warning(f"{int(unknown['lines'].sum()):,} order lines name {len(unknown):,} products that are not in the "
+               "catalog. They are stored, but left out of baskets until the catalog lists them.")
+    st.dataframe(unknown, hide_index=True, width="stretch", height=200)
+    st.download_button("Download unknown products (CSV)", unknown.to_csv(index=False).encode(),
+                       file_name=f"unknown_products_{workspace}.csv", mime="text/csv")
+
+tab_cat, tab_ord, tab_rev, tab_log = st.tabs(["Catalog", "Orders", "Reviews", "Import log"])
+for tab, frame, label in ((tab_cat, data.catalog, "catalog"), (tab_ord, data.orders, "orders"),
+                          (tab_rev, data.reviews, "reviews")):
+    with tab:
+        if len(frame):
+            st.dataframe(frame.head(1000), hide_index=True, width="stretch", height=300)
+            st.caption(f"{len(frame):,} rows" + (" (first 1,000 shown)" if len(frame) > 1000 else ""))
+            st.download_button(f"Download {label} (CSV)", frame.to_csv(index=False).encode(),
+                               file_name=f"{label}_{workspace}.csv", mime="text/csv", key=f"dl_{label}")
+        else:
+            st.info(f"No {label} in this workspace yet.")
+with tab_log:
+    log = list_imports(engine, workspace)
+    st.dataframe(log, hide_index=True, width="stretch")
+    st.download_button("Download import log (CSV)", log.to_csv(index=False).encode(),
+                       file_name=f"imports_{workspace}.csv", mime="text/csv", key="dl_log")
+
+st.subheader("All workspaces")
+ws = list_workspaces(engine)
+st.dataframe(ws, hide_index=True, width="stretch")
+if workspace != S.DEMO_WORKSPACE:
+    with st.popover(f"Delete workspace “{workspace}”"):
+        st.write("This deletes its products, orders, reviews and import log. It cannot be undone.")
+        if st.button("Delete for good", type="primary"):
+            delete_workspace(engine, workspace)
+            state.request_workspace(st.session_state, S.DEMO_WORKSPACE)
+            st.rerun()

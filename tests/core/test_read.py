@@ -1,0 +1,270 @@
+"""core.ingest.read: decoding, delimiter sniffing, physical line numbers, header checks.
+
+Line numbers are physical lines of the file with the header on line 1; a record spanning several
+lines is reported at the line where it starts.
+"""
+from __future__ import annotations
+
+import codecs
+import gzip
+import io
+import json
+import zipfile
+
+import pytest
+
+from core.errors import SchemaError
+from core.ingest.read import read_table
+
+
+# --- delimiters -----------------------------------------------------------------------------------
+
+@pytest.mark.parametrize("data, delimiter", [
+    (b"product_id,title,price\nA1,Mug,3.50\nB2,Cup,4\n", ","),
+    (b"product_id;title;price\nA1;Mug;3,50\nB2;Cup;4\n", ";"),
+    (b"product_id\ttitle\tprice\nA1\tMug\t3.50\nB2\tCup\t4\n", "\t"),
+    (b"product_id|title|price\nA1|Mug|3.50\nB2|Cup|4\n", "|"),
+])
+def test_delimiter_is_sniffed(data, delimiter):
+    r = read_table(data, "catalog.csv")
+    assert r.delimiter == delimiter
+    assert list(r.frame.columns) == ["product_id", "title", "price"]
+    assert r.frame.values.tolist() == [["A1", "Mug", "3.50" if delimiter != ";" else "3,50"], ["B2", "Cup", "4"]]
+    assert r.line_numbers.tolist() == [2, 3]
+
+
+def test_semicolon_file_with_commas_inside_values_is_still_semicolon():
+    # 3 ';' on every line, commas only inside the (decimal-comma) prices and one title
+    data = b"product_id;title;price;brand\nA1;Mug, large;3,50;Clay\nB2;Cup;4,00;Glass\n"
+    r = read_table(data, "catalog.csv")
+    assert r.delimiter == ";"
+    assert r.frame.loc[0, "title"] == "Mug, large"
+    assert r.frame.loc[1, "price"] == "4,00"
+
+
+def test_excel_sep_line_sets_delimiter_and_is_not_a_header():
+    # line 1: sep=;  line 2: header  line 3, 4: records
+    data = b"sep=;\r\nproduct_id;title\r\nA1;Mug\r\nB2;Cup\r\n"
+    r = read_table(data, "catalog.csv")
+    assert r.delimiter == ";"
+    assert list(r.frame.columns) == ["product_id", "title"]
+    assert r.frame["product_id"].tolist() == ["A1", "B2"]
+    assert r.line_numbers.tolist() == [3, 4]
+
+
+def test_excel_sep_line_reports_malformed_rows_at_physical_lines():
+    # sep line 1, header 2, good 3, bad (3 fields) 4, good 5
+    data = b"sep=,\nproduct_id,title\nA1,Mug\nB2,Cup,extra\nC3,Bowl\n"
+    r = read_table(data, "catalog.csv")
+    assert r.frame["product_id"].tolist() == ["A1", "C3"]
+    assert r.line_numbers.tolist() == [3, 5]
+    assert r.malformed == [(4, "expected 2 fields, found 3")]
+
+
+# --- encodings ------------------------------------------------------------------------------------
+
+def test_utf8_bom_is_removed_from_the_first_header():
+    data = codecs.BOM_UTF8 + "product_id,title\nA1,Crème brûlée set\n".encode("utf-8")
+    r = read_table(data, "catalog.csv")
+    assert r.encoding == "utf-8-sig"
+    assert list(r.frame.columns) == ["product_id", "title"]
+    assert r.frame.loc[0, "product_id"] == "A1"
+    assert r.frame.loc[0, "title"] == "Crème brûlée set"
+
+
+def test_plain_utf8_is_reported_as_utf8():
+    r = read_table("title\nCrème\n".encode("utf-8"), "catalog.csv")
+    assert r.encoding == "utf-8"
+    assert r.frame.loc[0, "title"] == "Crème"
+
+
+@pytest.mark.parametrize("data, expected", [
+    (b"title\ncaf\xe9\n", "café"),          # 0xE9 is é in Windows-1252, invalid alone in UTF-8
+    (b"title\n\x8010 off\n", "€10 off"),    # 0x80 is the euro sign in Windows-1252
+    (b"title\nna\xefve \x96 crisp\n", "naïve – crisp"),  # 0xEF ï, 0x96 en dash
+])
+def test_cp1252_fallback(data, expected):
+    r = read_table(data, "catalog.csv")
+    assert r.encoding == "cp1252"
+    assert r.frame.loc[0, "title"] == expected
+
+
+def test_utf16_with_bom():
+    data = "product_id\ttitle\nA1\tMug\n".encode("utf-16")  # BOM + UTF-16 (Excel "Unicode text")
+    r = read_table(data, "catalog.txt")
+    assert r.encoding == "utf-16"
+    assert r.delimiter == "\t"
+    assert r.frame.values.tolist() == [["A1", "Mug"]]
+
+
+def test_bytes_that_are_neither_utf8_nor_cp1252_name_the_line():
+    # 0x81 is undefined in Windows-1252 and invalid in UTF-8; it sits on physical line 3
+    data = b"title\nfine\nbad \x81 byte\n"
+    with pytest.raises(SchemaError, match=r"row 3: is neither UTF-8 nor Windows-1252") as exc:
+        read_table(data, "catalog.csv")
+    assert exc.value.row == 3
+    assert exc.value.file == "catalog.csv"
+
+
+# --- line numbers, multi-line fields and malformed rows ----------------------------------------
+
+def test_quoted_multiline_field_is_reported_at_its_starting_line():
+    # line 1 header; record A1 spans lines 2-4; B2 on 5; C3 spans 6-7
+    data = (b'product_id,title,description\n'
+            b'A1,Mug,"<p>line one</p>\n<p>line two</p>\n<p>line three</p>"\n'
+            b'B2,Cup,plain\n'
+            b'C3,Bowl,"two\r\nlines"\n')
+    r = read_table(data, "catalog.csv")
+    assert r.frame["product_id"].tolist() == ["A1", "B2", "C3"]
+    assert r.line_numbers.tolist() == [2, 5, 6]
+    assert r.frame.loc[0, "description"] == "<p>line one</p>\n<p>line two</p>\n<p>line three</p>"
+    assert r.frame.loc[2, "description"] == "two\r\nlines"
+    assert r.malformed == []
+
+
+def test_malformed_rows_are_reported_by_line_and_good_rows_kept():
+    # header 1; A1 2; B2 has 4 fields on 3; C3 (multi-line) 4-5; D4 has 2 fields on 6; E5 on 7
+    data = (b"product_id,title,price\n"
+            b"A1,Mug,3\n"
+            b"B2,Cup, large,4\n"
+            b'C3,Bowl,"5\n"\n'
+            b"D4,Plate\n"
+            b"E5,Jug,7\n")
+    r = read_table(data, "catalog.csv")
+    assert r.frame["product_id"].tolist() == ["A1", "C3", "E5"]
+    assert r.line_numbers.tolist() == [2, 4, 7]
+    assert r.malformed == [(3, "expected 3 fields, found 4"), (6, "expected 3 fields, found 2")]
+
+
+def test_blank_lines_are_skipped_and_line_numbers_stay_physical():
+    data = b"product_id,title\n\nA1,Mug\n\n\nB2,Cup\n"
+    r = read_table(data, "catalog.csv")
+    assert r.frame["product_id"].tolist() == ["A1", "B2"]
+    assert r.line_numbers.tolist() == [3, 6]
+    assert r.malformed == []
+
+
+def test_cells_stay_text_leading_zeros_and_spelling_kept():
+    r = read_table(b"product_id,price,rating\n007,5,4.0\n0042,1e3,\n", "catalog.csv")
+    assert r.frame["product_id"].tolist() == ["007", "0042"]
+    assert r.frame["price"].tolist() == ["5", "1e3"]
+    assert r.frame["rating"].tolist() == ["4.0", ""]
+
+
+def test_header_only_file_gives_an_empty_frame_with_the_columns():
+    r = read_table(b"product_id,title\n", "catalog.csv")
+    assert list(r.frame.columns) == ["product_id", "title"]
+    assert len(r.frame) == 0 and len(r.line_numbers) == 0
+
+
+# --- compressed uploads ---------------------------------------------------------------------------
+
+def test_gzip_upload_is_unwrapped():
+    r = read_table(gzip.compress(b"product_id;title\nA1;Mug\n"), "catalog.csv.gz")
+    assert r.delimiter == ";"
+    assert r.frame.values.tolist() == [["A1", "Mug"]]
+
+
+def test_zip_upload_with_one_member_is_unwrapped():
+    buf = io.BytesIO()
+    with zipfile.ZipFile(buf, "w") as zf:
+        zf.writestr("export/catalog.csv", "product_id,title\nA1,Mug\n")
+    r = read_table(buf.getvalue(), "catalog.zip")
+    assert r.frame.values.tolist() == [["A1", "Mug"]]
+
+
+# --- bad inputs -----------------------------------------------------------------------------------
+
+def _zip(*names):
+    buf = io.BytesIO()
+    with zipfile.ZipFile(buf, "w") as zf:
+        for n in names:
+            zf.writestr(n, "a,b\n1,2\n")
+    return buf.getvalue()
+
+
+@pytest.mark.parametrize("data, name, match", [
+    (b"", "catalog.csv", r"file 'catalog.csv': is empty"),
+    (b"  \r\n\n\t\n", "catalog.csv", r"is empty"),
+    (codecs.BOM_UTF8, "catalog.csv", r"is empty"),
+    (b"product_id,title,product_id\nA,B,C\n", "catalog.csv", r"row 1: duplicated column name\(s\) in the header: product_id"),
+    (b"SKU,title,sku\nA,B,C\n", "catalog.csv", r"duplicated column name\(s\) in the header: SKU, sku"),
+    (b'"price" ,title, price\n1,B,2\n', "catalog.csv", r"duplicated column name\(s\) in the header: price"),
+    (b"product_id,,title\nA,B,C\n", "catalog.csv", r"row 1: header has an empty column name at position\(s\) \[2\]"),
+    (_zip("a.csv", "b.csv"), "both.zip", r"file 'both.zip': a .zip upload must hold exactly one file, found 2"),
+])
+def test_bad_inputs_raise_schema_error(data, name, match):
+    with pytest.raises(SchemaError, match=match):
+        read_table(data, name)
+
+
+def test_duplicated_header_error_carries_file_and_row():
+    with pytest.raises(SchemaError) as exc:
+        read_table(b"title,Title\nA,B\n", "cat.csv")
+    assert (exc.value.file, exc.value.row) == ("cat.csv", 1)
+    assert "Title, title" in str(exc.value)
+
+
+def test_text_instead_of_bytes_is_a_type_error():
+    with pytest.raises(TypeError, match="data must be bytes, got str"):
+        read_table("product_id\nA\n", "catalog.csv")
+
+
+# --- shared case 01: BOM(s) and quoted headers ----------------------------------------------------
+
+@pytest.mark.parametrize("file, first_column, first_value", [
+    ("catalog.csv", "product_id", "HK-1001"),   # BOM directly before the first quote, CRLF
+    ("reviews.csv", "SKU", "HK-1001"),          # quoted synonym header
+    ("orders.csv", "order_id", "SO-501"),       # BOM written twice
+])
+def test_case01_headers_lose_bom_and_quotes(shared_case, file, first_column, first_value):
+    folder = shared_case("01-bom-quoted-headers")
+    r = read_table((folder / file).read_bytes(), file)
+    for col in r.frame.columns:
+        assert "\ufeff" not in col and '"' not in col and col == col.strip()
+    assert r.frame.columns[0] == first_column
+    assert r.frame.iloc[0, 0] == first_value
+    assert r.delimiter == ","
+
+
+# --- shared case 04: multi-line HTML, broken escaping, unterminated quote ------------------------
+
+def test_case04_multiline_ok(shared_case):
+    folder = shared_case("04-multiline-html-descriptions")
+    expect = json.loads((folder / "case.json").read_text())["expect"]["per_file"]["catalog_multiline_ok.csv"]
+    r = read_table((folder / "catalog_multiline_ok.csv").read_bytes(), "catalog_multiline_ok.csv")
+    assert len(r.frame) == expect["rows_loaded"] == 6
+    assert r.malformed == []
+    # WC-501 lines 2-6, WC-502 7-8, WC-503 9, WC-504 10-13, WC-505 14, WC-506 15-16
+    assert r.line_numbers.tolist() == [2, 7, 9, 10, 14, 15]
+    desc = dict(zip(r.frame["product_id"], r.frame["description"]))
+    assert desc["WC-502"] == expect["values"]["product_id=WC-502.description"]
+    assert desc["WC-503"] == expect["values"]["product_id=WC-503.description"]
+    for pid, needles in expect["description_contains"].items():
+        for needle in needles:
+            assert needle in desc[pid], (pid, needle)
+    assert dict(zip(r.frame["product_id"], r.frame["title"]))["WC-502"] == "Walnut Spice Rack, 12 Jars"
+
+
+def test_case04_bad_escaping_rejects_lines_5_and_7_without_shifting_columns(shared_case):
+    folder = shared_case("04-multiline-html-descriptions")
+    expect = json.loads((folder / "case.json").read_text())["expect"]["per_file"]["catalog_bad_escaping.csv"]
+    r = read_table((folder / "catalog_bad_escaping.csv").read_bytes(), "catalog_bad_escaping.csv")
+    assert r.frame["product_id"].tolist() == expect["loaded_ids"] == ["WC-601", "WC-602", "WC-604"]
+    assert r.malformed == [(rej["line"], f"expected {rej['fields_expected']} fields, found {rej['fields_found']}")
+                           for rej in expect["rejected"]]
+    assert r.malformed == [(5, "expected 6 fields, found 7"), (7, "expected 6 fields, found 8")]
+    assert r.frame["brand"].tolist() == ["Ofenwerk"] * 3
+    assert r.frame["price"].tolist() == ["29.90", "6.90", "8.40"]
+
+
+def test_case04_unterminated_quote_never_stores_swallowed_text(shared_case):
+    folder = shared_case("04-multiline-html-descriptions")
+    r = read_table((folder / "catalog_unterminated_quote.csv").read_bytes(), "catalog_unterminated_quote.csv")
+    # WC-702 (line 3) opens a quote that swallows WC-703's line: one 7-field record starting on line 3
+    assert [line for line, _ in r.malformed] == [3]
+    ids = r.frame["product_id"].tolist()
+    assert "WC-702" not in ids and len(ids) <= 3
+    assert set(ids) <= {"WC-701", "WC-703", "WC-704"}
+    for d in r.frame["description"]:
+        assert "WC-703" not in d and "WC-704" not in d

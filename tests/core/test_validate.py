@@ -1,0 +1,221 @@
+"""core.ingest.validate: column mapping, typing, per-row rejects (file, row, column, value, reason)."""
+from __future__ import annotations
+
+import json
+import math
+
+import pandas as pd
+import pytest
+
+from core import schema as S
+from core.errors import MappingError
+from core.ingest import load_table, read_table, validate_table
+from core.ingest.validate import suggest_mapping
+
+
+def rejects(result) -> list[tuple]:
+    """Rejects as (row, column, value, reason) tuples, in report order."""
+    return [tuple(r) for r in result.rejects[["row", "column", "value", "reason"]].itertuples(index=False)]
+
+
+# --- required columns and mapping -----------------------------------------------------------------
+
+@pytest.mark.parametrize("data, kind, match, column", [
+    (b"title,price\nMug,3\n", S.CATALOG, r"file 'cat.csv', column 'product_id': required column\(s\) missing: "
+                                         r"product_id; the file has title, price", "product_id"),
+    (b"product_id,price\nA,3\n", S.CATALOG, r"required column\(s\) missing: title", "title"),
+    (b"order_id,qty\n1,2\n", S.ORDERS, r"required column\(s\) missing: product_id", "product_id"),
+    (b"product_id,quantity\nA,2\n", S.ORDERS, r"required column\(s\) missing: order_id", "order_id"),
+    (b"product_id,rating\nA,5\n", S.REVIEWS, r"required column\(s\) missing: text", "text"),
+    (b"price,brand\n3,X\n", S.CATALOG, r"required column\(s\) missing: product_id, title", "product_id"),
+])
+def test_missing_required_column_raises_mapping_error(data, kind, match, column):
+    with pytest.raises(MappingError, match=match) as exc:
+        load_table(data, "cat.csv", kind)
+    assert exc.value.file == "cat.csv"
+    assert exc.value.column == column
+
+
+@pytest.mark.parametrize("mapping, match", [
+    ({S.TITLE: "Name"}, r"column 'Name': mapped column 'Name' is not in the file; columns are product_id, title"),
+    ({"colour": "title"}, r"'colour' is not a catalog field"),
+])
+def test_bad_explicit_mapping_raises_mapping_error(mapping, match):
+    with pytest.raises(MappingError, match=match):
+        load_table(b"product_id,title\nA,Mug\n", "cat.csv", S.CATALOG, mapping=mapping)
+
+
+def test_unknown_kind_is_a_value_error():
+    with pytest.raises(ValueError, match=r"kind must be one of .*got 'products'"):
+        load_table(b"product_id,title\nA,Mug\n", "cat.csv", "products")
+
+
+def test_header_synonyms_sku_and_name():
+    r = load_table(b"SKU,Name,Unit Price,Vendor\nA1,Mug,3.5,Clay\n", "cat.csv", S.CATALOG)
+    assert r.mapping == {S.PRODUCT_ID: "SKU", S.TITLE: "Name", S.PRICE: "Unit Price", S.BRAND: "Vendor"}
+    assert r.valid[[S.PRODUCT_ID, S.TITLE, S.PRICE, S.BRAND]].values.tolist() == [["A1", "Mug", 3.5, "Clay"]]
+
+
+def test_shopify_style_headers_and_category_path_normalised():
+    data = b'Handle,Title,Body (HTML),Product Type,Variant Price\nmug-1,Mug,<p>x</p>,Home / Kitchen,"1,234.50"\n'
+    r = load_table(data, "products_export.csv", S.CATALOG)
+    assert r.mapping == {S.PRODUCT_ID: "Handle", S.TITLE: "Title", S.CATEGORY: "Product Type",
+                         S.DESCRIPTION: "Body (HTML)", S.PRICE: "Variant Price"}
+    row = r.valid.iloc[0]
+    assert row[S.CATEGORY] == "Home > Kitchen"        # '/' separator folded to ' > '
+    assert row[S.PRICE] == 1234.5                     # thousands separator '1,234.50'
+    assert row[S.DESCRIPTION] == "<p>x</p>"          # HTML kept in storage
+
+
+def test_explicit_mapping_wins_over_suggestion():
+    data = b"id,name,label\nA1,internal,Mug\n"
+    r = load_table(data, "cat.csv", S.CATALOG, mapping={S.TITLE: "label"})
+    assert r.valid[S.TITLE].tolist() == ["Mug"]
+    assert r.warnings == ["cat.csv: column(s) not used: name"]
+
+
+def test_suggest_mapping_orders_synonyms():
+    cols = ["InvoiceNo", "StockCode", "Quantity", "InvoiceDate", "UnitPrice", "CustomerID"]
+    assert suggest_mapping(cols, S.ORDERS) == {
+        S.ORDER_ID: "InvoiceNo", S.PRODUCT_ID: "StockCode", S.CUSTOMER_ID: "CustomerID",
+        S.QUANTITY: "Quantity", S.PRICE: "UnitPrice", S.ORDERED_AT: "InvoiceDate"}
+
+
+# --- ids and text keep their spelling -------------------------------------------------------------
+
+def test_leading_zeros_kept_and_numbers_keep_their_spelling():
+    data = b"product_id,title,brand\n007,Bond,5\n5,Five,0\n0042,Answer,\n"
+    r = load_table(data, "cat.csv", S.CATALOG)
+    assert r.valid[S.PRODUCT_ID].tolist() == ["007", "5", "0042"]      # never 7, 5.0 or 42
+    assert r.valid[S.BRAND].tolist() == ["5", "0", None]                # '5' not '5.0'; blank -> missing
+    assert r.valid["_line"].tolist() == [2, 3, 4]
+
+
+def test_orders_ids_stay_text():
+    r = load_table(b"order_id,product_id,customer_id\n0001,007,00347\n", "o.csv", S.ORDERS)
+    assert r.valid[[S.ORDER_ID, S.PRODUCT_ID, S.CUSTOMER_ID]].values.tolist() == [["0001", "007", "00347"]]
+
+
+# --- per-row rejects ------------------------------------------------------------------------------
+
+def test_bad_prices_rejected_with_row_column_and_original_value_good_rows_kept():
+    # line 1 header; 2 ok; 3 'abc'; 4 -1; 5 ok (blank price allowed); 6 ok
+    data = b"SKU,Name,Price\nA1,Mug,3.50\nA2,Cup,abc\nA3,Bowl,-1\nA4,Jug,\nA5,Plate,0\n"
+    r = load_table(data, "cat.csv", S.CATALOG)
+    assert rejects(r) == [(3, "Price", "abc", "price is not a number"),
+                          (4, "Price", "-1", "price must be >= 0")]
+    assert r.valid[S.PRODUCT_ID].tolist() == ["A1", "A4", "A5"]
+    assert r.valid["_line"].tolist() == [2, 5, 6]
+    assert math.isnan(r.valid[S.PRICE].iloc[1]) and r.valid[S.PRICE].iloc[2] == 0.0
+    assert (r.rows_read, r.rows_loaded, r.rows_rejected) == (5, 3, 2)
+    assert list(r.rejects.columns) == list(S.REJECT_COLUMNS)
+    assert set(r.rejects["file"]) == {"cat.csv"}
+
+
+@pytest.mark.parametrize("rating, ok", [("1", True), ("5", True), ("3.5", True), ("0", False), ("6", False),
+                                        ("5.01", False), ("-2", False)])
+def test_rating_must_be_between_1_and_5(rating, ok):
+    r = load_table(f"product_id,text,rating\nA,fine,{rating}\n".encode(), "rev.csv", S.REVIEWS)
+    if ok:
+        assert r.valid[S.RATING].tolist() == [float(rating)] and len(r.rejects) == 0
+    else:
+        assert rejects(r) == [(2, "rating", rating, "rating must be between 1 and 5")]
+        assert r.rows_loaded == 0
+
+
+def test_blank_review_text_rejected_never_stored_as_nan():
+    # lines: 2 ok; 3 empty; 4 literal 'nan'; 5 spaces only; 6 'NULL'; 7 ok; 8 rating 'x'
+    data = b'product_id,text,rating\nA,good,5\nB,,4\nC,nan,3\nD,"   ",2\nE,NULL,1\nF,"fine, really",\nG,ok,x\n'
+    r = load_table(data, "rev.csv", S.REVIEWS)
+    assert rejects(r) == [(3, "text", "", "text is required but empty"),
+                          (4, "text", "nan", "text is required but empty"),
+                          (5, "text", "   ", "text is required but empty"),
+                          (6, "text", "NULL", "text is required but empty"),
+                          (8, "rating", "x", "rating is not a number")]
+    assert r.valid[S.TEXT].tolist() == ["good", "fine, really"]
+    assert "nan" not in [str(t).lower() for t in r.valid[S.TEXT]]
+
+
+def test_duplicate_product_id_rejected_naming_the_first_row():
+    # header 1; A 2; B 3; A 4; A 5 (blank line on 6 skipped); B 7
+    data = b"product_id,title\nA,Mug\nB,Cup\nA,Mug again\nA,Mug thrice\n\nB,Cup again\n"
+    r = load_table(data, "cat.csv", S.CATALOG)
+    assert rejects(r) == [(4, "product_id", "A", "duplicate product_id (first seen on row 2)"),
+                          (5, "product_id", "A", "duplicate product_id (first seen on row 2)"),
+                          (7, "product_id", "B", "duplicate product_id (first seen on row 3)")]
+    assert r.valid[[S.PRODUCT_ID, S.TITLE]].values.tolist() == [["A", "Mug"], ["B", "Cup"]]
+
+
+def test_required_value_empty_is_rejected():
+    r = load_table(b"product_id,title\nA,Mug\n,Nameless\nC,\n", "cat.csv", S.CATALOG)
+    assert rejects(r) == [(3, "product_id", "", "product_id is required but empty"),
+                          (4, "title", "", "title is required but empty")]
+    assert r.valid[S.PRODUCT_ID].tolist() == ["A"]
+
+
+def test_orders_quantity_default_and_checks():
+    # 2 blank -> 1; 3 '2'; 4 '0'; 5 '1.5'; 6 'x'; 7 '-1' (a return)
+    data = b"order_id,product_id,qty\n1,A,\n1,B,2\n2,A,0\n2,C,1.5\n3,D,x\n3,E,-1\n"
+    r = load_table(data, "o.csv", S.ORDERS)
+    assert r.valid[[S.ORDER_ID, S.PRODUCT_ID, S.QUANTITY]].values.tolist() == [["1", "A", 1], ["1", "B", 2]]
+    assert r.valid[S.QUANTITY].dtype == "int64"
+    got = rejects(r)
+    assert [g[:3] for g in got] == [(4, "qty", "0"), (5, "qty", "1.5"), (6, "qty", "x"), (7, "qty", "-1")]
+    assert got[0][3].startswith("quantity must be > 0")
+    assert got[1][3] == "quantity must be a whole number"
+    assert got[2][3] == "quantity is not a number"
+
+
+def test_orders_without_quantity_column_get_quantity_1():
+    r = load_table(b"order_id,product_id\n1,A\n1,B\n", "o.csv", S.ORDERS)
+    assert r.valid[S.QUANTITY].tolist() == [1, 1]
+
+
+def test_orders_dates_and_order_numbers():
+    data = (b"order_id,product_id,customer_id,order_number,order date\n"
+            b"1,A,c1,1,2024-01-02\n2,A,c1,0,2024-01-03\n3,A,c1,2.5,2024-01-04\n4,A,c1,,not a date\n5,A,c1,3,\n")
+    r = load_table(data, "o.csv", S.ORDERS)
+    assert rejects(r) == [(3, "order_number", "0", "order_number must be >= 1"),
+                          (4, "order_number", "2.5", "order_number must be a whole number"),
+                          (5, "order date", "not a date", "ordered_at is not a date/time")]
+    assert r.valid[S.ORDER_ID].tolist() == ["1", "5"]
+    assert r.valid[S.ORDERED_AT].tolist()[0] == pd.Timestamp("2024-01-02")
+    assert pd.isna(r.valid[S.ORDERED_AT].tolist()[1])
+    assert r.valid[S.ORDER_NUMBER].tolist()[0] == 1 and str(r.valid[S.ORDER_NUMBER].dtype) == "Int64"
+
+
+def test_malformed_rows_from_the_reader_are_rejects_with_their_line():
+    data = b"product_id,title\nA,Mug\nB,Cup,extra\nC,Bowl\n"
+    r = validate_table(read_table(data, "cat.csv"), S.CATALOG, "cat.csv")
+    assert rejects(r) == [(3, None, None, "expected 2 fields, found 3")]
+    assert r.valid[S.PRODUCT_ID].tolist() == ["A", "C"]
+    assert (r.rows_read, r.rows_loaded, r.rows_rejected) == (3, 2, 1)
+
+
+def test_header_only_file_validates_to_no_rows():
+    r = load_table(b"product_id,title\n", "cat.csv", S.CATALOG)
+    assert r.rows_loaded == 0 and r.rows_rejected == 0 and r.rows_read == 0
+
+
+# --- shared case 01 -------------------------------------------------------------------------------
+
+@pytest.mark.parametrize("file", ["catalog.csv", "reviews.csv", "orders.csv"])
+def test_case01_values(shared_case, file):
+    folder = shared_case("01-bom-quoted-headers")
+    spec = json.loads((folder / "case.json").read_text())
+    kind = next(f["kind"] for f in spec["files"] if f["path"] == file)
+    expect = spec["expect"]["per_file"][file]
+    r = load_table((folder / file).read_bytes(), file, kind)
+    assert (r.rows_loaded, r.rows_rejected) == (expect["rows_loaded"], expect["rows_rejected"])
+    assert [c for c in r.valid.columns if c != "_line"] == expect["columns"]
+    for key, value in expect["values"].items():
+        where, field = key.rsplit(".", 1)
+        mask = pd.Series(True, index=r.valid.index)
+        for cond in where.split("&"):
+            col, val = cond.split("=", 1)
+            mask &= r.valid[col] == val
+        assert mask.sum() == 1, key
+        got = r.valid.loc[mask, field].iloc[0]
+        assert got == pytest.approx(value, abs=1e-6) if isinstance(value, (int, float)) else got == value, key
+    if file == "catalog.csv":  # PT-3002 has an empty description: missing, never the text 'nan'
+        assert r.valid.loc[r.valid[S.PRODUCT_ID] == "PT-3002", S.DESCRIPTION].iloc[0] is None

@@ -1,0 +1,108 @@
+"""Reusable plotly figures. Pure functions of frames; no Streamlit calls."""
+from __future__ import annotations
+
+import re
+
+import networkx as nx
+import numpy as np
+import pandas as pd
+import plotly.express as px
+import plotly.graph_objects as go
+
+
+def lift_heatmap(category_pairs: pd.DataFrame, max_categories: int = 40) -> go.Figure:
+    """Category x category lift, coloured by log2(lift) (0 = independent), hover with counts."""
+    cp = category_pairs
+    top = (cp.groupby("antecedent_category")["antecedent_count"].max().sort_values(ascending=False)
+           .head(max_categories).index.tolist())
+    cp = cp[cp["antecedent_category"].isin(top) & cp["consequent_category"].isin(top)]
+    cats = sorted(top)
+    lift = cp.pivot(index="antecedent_category", columns="consequent_category", values="lift").reindex(
+        index=cats, columns=cats)
+    count = cp.pivot(index="antecedent_category", columns="consequent_category", values="pair_count").reindex(
+        index=cats, columns=cats)
+    z = np.log2(lift.to_numpy(dtype=float))
+    lim = float(np.nanmax(np.abs(z))) if np.isfinite(z).any() else 1.0
+    fig = go.Figure(go.Heatmap(
+        z=z, x=cats, y=cats, zmid=0, zmin=-lim, zmax=lim, colorscale="RdBu_r",
+        customdata=np.dstack([lift.to_numpy(dtype=float), count.to_numpy(dtype=float)]),
+        hovertemplate="%{y} → %{x}<br>lift %{customdata[0]:.2f}<br>%{customdata[1]:,.0f} baskets hold both"
+                      "<extra></extra>",
+        colorbar=dict(title="log2 lift")))
+    fig.update_layout(height=max(420, 18 * len(cats)), margin=dict(l=10, r=10, t=30, b=10),
+                      xaxis=dict(tickangle=45), yaxis=dict(autorange="reversed"))
+    return fig
+
+
+def network_figure(graph: nx.Graph, positions: dict, node_category: dict, node_title: dict) -> go.Figure:
+    """Edges as one WebGL line trace, nodes as one WebGL marker trace per category."""
+    ex, ey = [], []
+    for a, b in graph.edges():
+        (x0, y0), (x1, y1) = positions[a], positions[b]
+        ex += [x0, x1, None]
+        ey += [y0, y1, None]
+    fig = go.Figure(go.Scattergl(x=ex, y=ey, mode="lines", line=dict(width=0.6, color="rgba(120,120,120,0.45)"),
+                                 hoverinfo="skip", showlegend=False))
+    nodes = pd.DataFrame({"id": list(graph.nodes())})
+    nodes["x"] = [positions[n][0] for n in nodes["id"]]
+    nodes["y"] = [positions[n][1] for n in nodes["id"]]
+    nodes["category"] = [node_category.get(n, "") for n in nodes["id"]]
+    nodes["title"] = [node_title.get(n, str(n)) for n in nodes["id"]]
+    nodes["degree"] = [graph.degree(n) for n in nodes["id"]]
+    for cat, grp in nodes.groupby("category"):
+        fig.add_trace(go.Scattergl(x=grp["x"], y=grp["y"], mode="markers", name=str(cat),
+                                   marker=dict(size=6 + 2 * np.sqrt(grp["degree"])),
+                                   customdata=grp[["title", "id", "degree"]].to_numpy(),
+                                   hovertemplate="%{customdata[0]}<br>id %{customdata[1]} · %{customdata[2]} links"
+                                                 "<extra>%{fullData.name}</extra>"))
+    fig.update_layout(height=600, margin=dict(l=0, r=0, t=10, b=0), xaxis=dict(visible=False),
+                      yaxis=dict(visible=False), legend=dict(itemsizing="constant"))
+    return fig
+
+
+def category_share_bar(shares: pd.DataFrame) -> go.Figure:
+    """Horizontal bars of a customer's share of lines per category (columns category, share, lines)."""
+    fig = px.bar(shares.sort_values("share"), x="share", y="category", orientation="h",
+                 hover_data={"lines": True, "share": ":.1%"})
+    fig.update_layout(height=max(250, 24 * len(shares)), margin=dict(l=10, r=10, t=10, b=10),
+                      xaxis=dict(tickformat=".0%", title="share of order lines"), yaxis=dict(title=None))
+    return fig
+
+
+def policy_lines(frame: pd.DataFrame, y: str, title: str) -> go.Figure:
+    """Mean over replicates of ``y`` per step and policy (columns step, policy, y, y_low, y_high)."""
+    fig = go.Figure()
+    for i, (policy, grp) in enumerate(frame.groupby("policy", sort=False)):
+        color = px.colors.qualitative.Plotly[i % 10]
+        fig.add_trace(go.Scatter(x=grp["step"], y=grp[y], mode="lines", name=policy, line=dict(color=color)))
+        if f"{y}_low" in grp:
+            fig.add_trace(go.Scatter(x=np.concatenate([grp["step"], grp["step"][::-1]]),
+                                     y=np.concatenate([grp[f"{y}_high"], grp[f"{y}_low"][::-1]]),
+                                     fill="toself", fillcolor=color, opacity=0.15, line=dict(width=0),
+                                     hoverinfo="skip", showlegend=False))
+    fig.update_layout(title=title, height=380, margin=dict(l=10, r=10, t=40, b=10), xaxis_title="simulated visits",
+                      yaxis_title=y.replace("_", " "))
+    return fig
+
+
+def traffic_area(share: pd.DataFrame, title: str) -> go.Figure:
+    """Stacked share of visits per arm over time (columns step, arm, share)."""
+    fig = px.area(share, x="step", y="share", color="arm", title=title)
+    fig.update_layout(height=380, margin=dict(l=10, r=10, t=40, b=10), yaxis=dict(tickformat=".0%", range=[0, 1]),
+                      xaxis_title="simulated visits")
+    return fig
+
+
+def arm_rates_bar(table: pd.DataFrame) -> go.Figure:
+    """Held-out conversion per arm with its 95% interval (columns arm, rate, ci_low, ci_high)."""
+    fig = go.Figure(go.Bar(x=table["arm"], y=table["rate"],
+                           error_y=dict(type="data", symmetric=False, array=table["ci_high"] - table["rate"],
+                                        arrayminus=table["rate"] - table["ci_low"])))
+    fig.update_layout(height=320, margin=dict(l=10, r=10, t=30, b=10), yaxis=dict(tickformat=".1%",
+                      title="held-out conversion"), title="True conversion per strategy on held-out orders (95% CI)")
+    return fig
+
+
+def md_escape(text: str) -> str:
+    """Escape Markdown specials so uploaded titles render as plain text."""
+    return re.sub(r"([\\`*_{}\[\]()#+\-.!|<>~$])", r"\\\1", str(text))

@@ -1,0 +1,90 @@
+"""Cached resources: the engine, the encoder, each workspace's data and built model.
+
+Keys are content fingerprints (from the import log), so a new upload can never show stale results.
+"""
+from __future__ import annotations
+
+from collections import OrderedDict
+
+import streamlit as st
+
+from core.affinity import AffinitySettings
+from core.embeddings import Encoder, embed_cached
+from core.pipeline import BuildSettings, build_model
+from core.store import load_workspace, make_engine
+from core.store.repo import workspace_fingerprint
+from core.workspace import ensure_demo
+
+_MAX_MODELS = 4
+
+
+@st.cache_resource(show_spinner="Opening the database (first start loads the demo data)…")
+def get_engine():
+    engine = make_engine()
+    ensure_demo(engine)
+    return engine
+
+
+@st.cache_resource(show_spinner="Loading the language model…")
+def get_encoder() -> Encoder:
+    return Encoder()
+
+
+@st.cache_resource(show_spinner=False)
+def _model_store() -> OrderedDict:
+    return OrderedDict()
+
+
+@st.cache_resource(show_spinner=False)
+def _data_store() -> OrderedDict:
+    return OrderedDict()
+
+
+def fingerprint(workspace: str) -> str:
+    return workspace_fingerprint(get_engine(), workspace)
+
+
+def workspace_data(workspace: str):
+    """The workspace's tables, read once per content fingerprint."""
+    key = fingerprint(workspace)
+    store = _data_store()
+    if key not in store:
+        store[key] = load_workspace(get_engine(), workspace)
+        while len(store) > _MAX_MODELS:
+            store.popitem(last=False)
+    return store[key]
+
+
+def _progress_bar(label: str):
+    bar = st.progress(0.0, text=label)
+
+    def update(frac: float, msg: str) -> None:
+        bar.progress(min(max(frac, 0.0), 1.0), text=f"{label}: {msg}")
+    return bar, update
+
+
+def shop_model(workspace: str, min_pair_count: int = 2, category_level: int = 1, orders=None, tag: str = "all"):
+    """Build (once per fingerprint and settings) the ShopModel, with a progress bar while it builds.
+
+    ``orders`` replaces the workspace's orders (the experiments' training split); ``tag`` names it.
+    """
+    data = workspace_data(workspace)
+    settings = BuildSettings(AffinitySettings(min_pair_count=int(min_pair_count)),
+                             category_level=int(category_level))
+    key = (data.fingerprint, settings, tag)
+    store = _model_store()
+    if key not in store:
+        engine, encoder = get_engine(), get_encoder()
+        bar, update = _progress_bar("Building the affinity graph")
+        store[key] = build_model(data.catalog, data.orders if orders is None else orders, data.reviews, settings,
+                                 embed=lambda texts, progress: embed_cached(texts, encoder, engine, progress)[0],
+                                 progress=update)
+        bar.empty()
+        while len(store) > _MAX_MODELS:
+            store.popitem(last=False)
+    return store[key]
+
+
+def progress_bar(label: str):
+    """(bar, update callback) for long work on a page."""
+    return _progress_bar(label)

@@ -1,0 +1,53 @@
+"""Every cross-page session-state key, declared in one place.
+
+Widget keys listed in PERSISTENT are re-assigned at the top of every run (app.py), which keeps
+Streamlit from dropping a widget's value when the user switches to a page that does not draw it.
+"""
+WORKSPACE = "workspace"
+MIN_PAIR_COUNT = "min_pair_count"
+CATEGORY_LEVEL = "category_level"
+PAIR_CATEGORIES = "pair_categories"
+PAIR_MIN_LIFT = "pair_min_lift"
+PAIR_SEARCH = "pair_search"
+GRAPH_EDGES = "graph_edges"
+CUSTOMER = "customer"
+CUSTOMER_SEARCH = "customer_search"
+TOP_K = "top_k"
+W_AFFINITY = "w_affinity"
+W_TEXT = "w_text"
+W_POPULARITY = "w_popularity"
+EXP_HORIZON = "exp_horizon"
+EXP_REPLICATES = "exp_replicates"
+EXP_SEED = "exp_seed"
+EXP_SLATE = "exp_slate"
+EXP_EPSILON = "exp_epsilon"
+EXP_ARMS = "exp_arms"
+EXP_POLICIES = "exp_policies"
+EXP_RESULT = "exp_result"          # last experiment result (not a widget)
+IMPORT_REPORTS = "import_reports"  # last import reports by content hash (not a widget)
+UPLOAD_WORKSPACE = "upload_workspace"
+SWITCH_WORKSPACE = "_switch_workspace"  # set by a page, applied by app.py before the picker is drawn
+
+PERSISTENT = (WORKSPACE, MIN_PAIR_COUNT, CATEGORY_LEVEL, PAIR_CATEGORIES, PAIR_MIN_LIFT, PAIR_SEARCH,
+              GRAPH_EDGES, CUSTOMER, CUSTOMER_SEARCH, TOP_K, W_AFFINITY, W_TEXT, W_POPULARITY, EXP_HORIZON,
+              EXP_REPLICATES, EXP_SEED, EXP_SLATE, EXP_EPSILON, EXP_ARMS, EXP_POLICIES, UPLOAD_WORKSPACE)
+
+DEFAULTS = {
+    MIN_PAIR_COUNT: 2, CATEGORY_LEVEL: 1, PAIR_MIN_LIFT: 1.0, PAIR_SEARCH: "", GRAPH_EDGES: 150, TOP_K: 10,
+    W_AFFINITY: 1.0, W_TEXT: 0.3, W_POPULARITY: 0.5, EXP_HORIZON: 3000, EXP_REPLICATES: 10, EXP_SEED: 2026,
+    EXP_SLATE: 10, EXP_EPSILON: 0.1, CUSTOMER_SEARCH: "",
+}
+
+
+def keep_widget_state(session_state) -> None:
+    """Re-assign persistent widget keys so their values survive page switches."""
+    for key in PERSISTENT:
+        if key in session_state:
+            session_state[key] = session_state[key]
+    for key, value in DEFAULTS.items():
+        session_state.setdefault(key, value)
+
+
+def request_workspace(session_state, name: str) -> None:
+    """Ask app.py to switch the sidebar's workspace on the next run (a drawn widget can't be set)."""
+    session_state[SWITCH_WORKSPACE] = name
