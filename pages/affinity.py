@@ -7,10 +7,11 @@ from core.affinity import affinity_graph
 from core.errors import CrossSellError
 from core.pipeline import category_pairs_table, item_pairs_table
 from ui import state
+from ui.page import page_setup
 from ui.charts import lift_heatmap, network_figure
 from ui.resources import shop_model
 
-workspace = st.session_state[state.WORKSPACE]
+workspace = page_setup()
 st.title("Affinity graph")
 st.caption("Co-purchase statistics (support, confidence, lift) joined with a language model's reading of the "
            "product text. Affinity = w·NPMI⁺ + (1 − w)·0.5·similarity⁺ with w = baskets together / (baskets together "

@@ -6,10 +6,11 @@ from core.customers import customer_profile, customer_summary
 from core.errors import CrossSellError
 from core.recommend import CrossCategoryHybrid, HybridWeights
 from ui import state
+from ui.page import page_setup
 from ui.charts import category_share_bar, md_escape
 from ui.resources import shop_model, workspace_data
 
-workspace = st.session_state[state.WORKSPACE]
+workspace = page_setup()
 st.title("Customers")
 try:
     model = shop_model(workspace, st.session_state[state.MIN_PAIR_COUNT], st.session_state[state.CATEGORY_LEVEL])

@@ -10,10 +10,11 @@ from core.store import delete_workspace, list_imports, list_workspaces
 from core.store.repo import content_hash
 from core.workspace import import_files
 from ui import state
+from ui.page import page_setup
 from ui.resources import get_engine, workspace_data
 
 engine = get_engine()
-workspace = st.session_state[state.WORKSPACE]
+workspace = page_setup()
 
 st.title("Data")
 st.caption("Upload a product catalog, order lines and (optionally) reviews. Every rejected row is listed with its "

@@ -8,10 +8,11 @@ from core.evaluation import leave_last_order_out
 from core.experiments import ExperimentSettings, run_experiment
 from core.recommend import STRATEGIES
 from ui import state
+from ui.page import page_setup
 from ui.charts import arm_rates_bar, policy_lines, traffic_area
 from ui.resources import progress_bar, shop_model, workspace_data
 
-workspace = st.session_state[state.WORKSPACE]
+workspace = page_setup()
 st.title("Experiments")
 st.caption("Each customer's last order is held out. Every strategy (arm) is fitted on the earlier orders; a simulated "
            "visit is a held-out customer drawn at random, and it converts when the strategy's slate contains an item "
