@@ -1,7 +1,8 @@
 """Import files into a workspace and read it back: the one path the app, the CLI and the demo share."""
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+import os
+from dataclasses import dataclass
 from pathlib import Path
 
 import pandas as pd
@@ -14,7 +15,9 @@ from core.store import ImportOutcome, import_result, load_workspace
 from core.store.models import Workspace
 from core.store.repo import content_hash
 
-DEMO_DIR = Path(__file__).resolve().parents[1] / "data" / "demo"
+#: The bundled demo; ``CROSS_SELL_DEMO_DIR`` points at another folder with the same two files
+#: (the app tests use the 60-customer fixture to stay fast).
+DEMO_DIR = Path(os.environ.get("CROSS_SELL_DEMO_DIR") or Path(__file__).resolve().parents[1] / "data" / "demo")
 DEMO_FILES = {S.CATALOG: "catalog.csv", S.ORDERS: "orders.csv"}
 
 
