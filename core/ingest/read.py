@@ -138,12 +138,14 @@ def read_table(data: bytes, name: str) -> ReadResult:
     width = len(header)
     rows, starts, malformed = [], [], []
     prev = reader.line_num + first_line - 1
+    last = None  # (start line, fields) of the last non-blank record
     try:
         for rec in reader:
             start = prev + 1
             prev = reader.line_num + first_line - 1
             if not rec or (len(rec) == 1 and not rec[0].strip() and width > 1):
                 continue  # blank line
+            last = (start, rec)
             if len(rec) != width:
                 malformed.append((start, f"expected {width} fields, found {len(rec)}"))
                 continue
@@ -151,10 +153,34 @@ def read_table(data: bytes, name: str) -> ReadResult:
             starts.append(start)
     except csv.Error as exc:
         raise SchemaError(f"cannot be parsed as CSV ({exc})", file=name, row=prev + 1) from exc
+    if last is not None and _unterminated(text, last, delimiter):
+        # a quote opened in the last record never closes: the lenient reader put the rest of the
+        # file into one cell. Report the record where it starts instead of storing swallowed text.
+        start = last[0]
+        if starts and starts[-1] == start:
+            rows.pop()
+            starts.pop()
+        malformed = [m for m in malformed if m[0] != start]
+        malformed.append((start, "a quoted field opened on this line is never closed (everything after it "
+                                 "would have become one cell)"))
     frame = pd.DataFrame(rows, columns=range(width), dtype=object) if rows else pd.DataFrame(
         columns=range(width), dtype=object)
     frame.columns = header
     return _finish(frame, starts, encoding, delimiter, malformed, name)
+
+
+def _unterminated(text: str, last: tuple[int, list], delimiter: str) -> bool:
+    """Whether the last record ends inside a quoted field (only possible when a field holds a line break)."""
+    start, rec = last
+    if not any("\n" in f or "\r" in f for f in rec):
+        return False
+    tail = "".join(io.StringIO(text, newline="").readlines()[start - 1:])
+    try:
+        for _ in csv.reader(io.StringIO(tail, newline=""), delimiter=delimiter, strict=True):
+            pass
+    except csv.Error as exc:
+        return "unexpected end of data" in str(exc)
+    return False
 
 
 def _finish(frame, starts, encoding, delimiter, malformed, name) -> ReadResult:
