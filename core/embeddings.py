@@ -21,7 +21,7 @@ from core import schema as S
 from core.errors import ModelLoadError
 
 Progress = Callable[[float, str], None]
-_TAG = re.compile(r"<[^>]+>")
+_TAG = re.compile(r"<[a-zA-Z/!?][^>]*>")  # a tag, comment or doctype; not "< 10 cm and >"
 _WS = re.compile(r"\s+")
 _WEIGHTS = ("model.safetensors", "pytorch_model.bin")
 _TOKENIZER = ("tokenizer.json", "vocab.txt")
