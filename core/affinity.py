@@ -55,6 +55,10 @@ class AffinitySettings:
             raise TypeError(f"min_pair_count must be an int, got {type(self.min_pair_count).__name__}")
         if self.min_pair_count < 1:
             raise ValueError(f"min_pair_count must be >= 1, got {self.min_pair_count}")
+        for name in ("evidence_k", "text_weight"):
+            v = getattr(self, name)
+            if not isinstance(v, (int, float, np.integer, np.floating)) or isinstance(v, bool):
+                raise TypeError(f"{name} must be a number, got {type(v).__name__}")
         if not self.evidence_k > 0:
             raise ValueError(f"evidence_k must be > 0, got {self.evidence_k}")
         if not 0 <= self.text_weight <= 1:
