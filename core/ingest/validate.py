@@ -106,14 +106,9 @@ class ValidationResult:
 
 def _text(col: pd.Series) -> pd.Series:
     """Strip cells; blank and missing-value markers become missing (never the string 'nan')."""
-    out = []
-    for v in col.astype(object).tolist():
-        if v is None or (isinstance(v, float) and v != v):
-            out.append(None)
-            continue
-        v = str(v).strip()
-        out.append(None if v.lower() in _MISSING_MARKERS else v)
-    return pd.Series(out, index=col.index, dtype=object)
+    s = col.astype("string").str.strip()
+    missing = s.isna() | s.str.lower().isin(_MISSING_MARKERS)
+    return s.astype(object).where(~missing.to_numpy(dtype=bool), None)
 
 
 def _number(col: pd.Series) -> tuple[pd.Series, pd.Series]:

@@ -81,28 +81,19 @@ class ImportOutcome:
     unknown_products: pd.DataFrame = field(default_factory=lambda: pd.DataFrame(columns=[S.PRODUCT_ID, "lines"]))
 
 
-def _none(v):
-    if v is None:
-        return None
-    if isinstance(v, float) and np.isnan(v):
-        return None
-    if v is pd.NaT or (hasattr(pd, "isna") and not isinstance(v, (str, bytes)) and pd.isna(v)):
-        return None
-    if isinstance(v, pd.Timestamp):
-        return v.to_pydatetime()
-    if isinstance(v, np.generic):
-        return v.item()
-    return v
+def _column_values(col: pd.Series) -> list:
+    """Python values for the DB driver: None for every kind of missing, datetimes as datetime."""
+    if pd.api.types.is_datetime64_any_dtype(col):
+        return [None if v is pd.NaT else v.to_pydatetime() for v in col.astype(object).where(col.notna(), pd.NaT)]
+    return col.astype(object).where(col.notna().to_numpy(dtype=bool), None).tolist()
 
 
 def _records(frame: pd.DataFrame, columns, wid: int) -> list[dict]:
     cols = [c for c in columns if c in frame.columns]
-    out = []
-    for row in frame[cols].itertuples(index=False, name=None):
-        rec = {c: _none(v) for c, v in zip(cols, row)}
-        rec["workspace_id"] = wid
-        out.append(rec)
-    return out
+    values = [_column_values(frame[c]) for c in cols]
+    cols.append("workspace_id")
+    values.append([wid] * len(frame))
+    return [dict(zip(cols, row)) for row in zip(*values)]
 
 
 def import_result(engine: Engine, workspace: str, result: ValidationResult, digest: str) -> ImportOutcome:
