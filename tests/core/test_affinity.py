@@ -216,6 +216,9 @@ def test_hybrid_affinity_stays_in_unit_interval(n, npmi, sim, k, tw):
     ({"evidence_k": 0}, ValueError, r"evidence_k must be > 0, got 0"),
     ({"evidence_k": -1.5}, ValueError, r"evidence_k must be > 0, got -1.5"),
     ({"evidence_k": float("nan")}, ValueError, r"evidence_k must be > 0, got nan"),
+    ({"evidence_k": "5"}, TypeError, r"evidence_k must be a number, got str"),
+    ({"evidence_k": True}, TypeError, r"evidence_k must be a number, got bool"),
+    ({"text_weight": None}, TypeError, r"text_weight must be a number, got NoneType"),
     ({"text_weight": 1.5}, ValueError, r"text_weight must be in \[0, 1\], got 1.5"),
     ({"text_weight": -0.1}, ValueError, r"text_weight must be in \[0, 1\], got -0.1"),
 ])

@@ -136,6 +136,24 @@ def test_malformed_rows_are_reported_by_line_and_good_rows_kept():
     assert r.malformed == [(3, "expected 3 fields, found 4"), (6, "expected 3 fields, found 2")]
 
 
+@pytest.mark.parametrize("data, kept, line", [
+    # line 3 opens a quote that never closes: the rest of the file would become one cell
+    (b'product_id,description\nA1,ok\nB2,"<p>never closed\nC3,lost\nD4,lost too\n', ["A1"], 3),
+    (b'sep=;\nproduct_id;description\nA1;ok\nB2;"open\nC3;x\n', ["A1"], 4),
+])
+def test_unterminated_quote_in_the_last_record_is_reported_not_swallowed(data, kept, line):
+    r = read_table(data, "catalog.csv")
+    assert r.frame["product_id"].tolist() == kept
+    assert [m[0] for m in r.malformed] == [line]
+    assert "never closed" in r.malformed[0][1]
+    assert not any("lost" in str(v) or "C3" in str(v) for v in r.frame.to_numpy().ravel())
+
+
+def test_closed_multiline_quote_in_the_last_record_is_fine():
+    r = read_table(b'product_id,description\nA1,ok\nB2,"two\nlines"\n', "catalog.csv")
+    assert r.frame["description"].tolist() == ["ok", "two\nlines"] and r.malformed == []
+
+
 def test_blank_lines_are_skipped_and_line_numbers_stay_physical():
     data = b"product_id,title\n\nA1,Mug\n\n\nB2,Cup\n"
     r = read_table(data, "catalog.csv")

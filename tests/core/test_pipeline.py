@@ -1,0 +1,199 @@
+"""core.pipeline.build_model on the real Instacart fixture (60 customers) with the real encoder.
+
+The model is built once per session (conftest ``instacart_model``). Pair figures are recounted
+here from the raw CSV with plain pandas, independently of core.baskets / core.affinity.
+"""
+from __future__ import annotations
+
+import itertools
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from core import schema as S
+from core.affinity import AffinitySettings
+from core.errors import EmptyDataError
+from core.pipeline import BuildSettings, build_model, category_pairs_table, item_pairs_table
+
+
+@pytest.fixture(scope="module")
+def raw_orders(instacart_dir) -> pd.DataFrame:
+    return pd.read_csv(instacart_dir / "orders.csv", dtype=str)
+
+
+@pytest.fixture(scope="module")
+def raw_catalog(instacart_dir) -> pd.DataFrame:
+    return pd.read_csv(instacart_dir / "catalog.csv", dtype=str, keep_default_na=False)
+
+
+def recount(raw: pd.DataFrame, a: str, b: str) -> dict:
+    """n_a, n_b, n_ab, N from the raw order lines (a basket = the set of products of one order_id)."""
+    baskets = raw.groupby("order_id")["product_id"].agg(set)
+    has_a, has_b = baskets.map(lambda s: a in s), baskets.map(lambda s: b in s)
+    return {"N": len(baskets), "n_a": int(has_a.sum()), "n_b": int(has_b.sum()), "n_ab": int((has_a & has_b).sum())}
+
+
+def test_model_shape(instacart_model, raw_catalog, raw_orders):
+    m = instacart_model
+    # README: 2,385 products, 864 orders, 60 customers
+    assert m.item_ids.tolist() == raw_catalog["product_id"].tolist()        # catalog order
+    assert m.n_items == 2385 and m.baskets.n_baskets == 864 == raw_orders["order_id"].nunique()
+    assert len(m.customer_ids) == 60 and m.user_items.shape == (60, 2385)
+    assert set(m.customer_ids) == set(raw_orders["customer_id"])
+    # 20 departments plus '(uncategorised)' for the 12 products of the 'missing' department
+    assert len(set(m.categories)) == 21
+    assert (m.categories == S.UNCATEGORISED).sum() == 12 == (raw_catalog["category"] == "").sum()
+    assert m.categories[m.item_index(["45"])[0]] == "produce"                   # 'produce > fresh vegetables'
+    assert m.category_paths[m.item_index(["45"])[0]] == "produce > fresh vegetables"
+
+
+def test_embeddings_are_unit_rows(instacart_model):
+    e = instacart_model.embeddings
+    assert e.shape == (2385, 384) and e.dtype == np.float32
+    np.testing.assert_allclose(np.linalg.norm(e, axis=1), 1.0, atol=1e-5)    # every product has a title
+
+
+def test_user_items_count_lines_per_customer(instacart_model, raw_orders):
+    m = instacart_model
+    per_customer = raw_orders.groupby("customer_id").size()
+    sums = np.asarray(m.user_items.sum(axis=1)).ravel()
+    for c in ["347", "11471"]:                       # first and last customer of the fixture
+        assert sums[m.customer_row(c)] == per_customer[c]
+    # customer 347, product 27325 (line 2 of orders.csv): lines of that product for that customer
+    n = ((raw_orders["customer_id"] == "347") & (raw_orders["product_id"] == "27325")).sum()
+    assert m.user_items[m.customer_row("347"), m.item_index(["27325"])[0]] == n >= 1
+
+
+@pytest.mark.parametrize("a, b, n_a, n_b, n_ab", [
+    # Organic Sriracha Hummus (deli) | Organic Avocado (produce): cross-category
+    ("46106", "47766", 47, 70, 43),
+    # Pure Sparkling Water | Sparkling Water Grapefruit: both beverages, same category
+    ("14947", "44632", 57, 57, 41),
+    # Banana (produce) | Organic Reduced Fat Milk (dairy eggs): cross-category
+    ("24852", "38689", 159, 32, 20),
+])
+def test_three_pairs_recounted_from_raw_orders(instacart_model, raw_orders, a, b, n_a, n_b, n_ab):
+    m = instacart_model
+    got = recount(raw_orders, a, b)
+    assert got == {"N": 864, "n_a": n_a, "n_b": n_b, "n_ab": n_ab}            # the figures above, by pandas
+    N = got["N"]
+    # e.g. hummus|avocado: support 43/864 = 0.049769, conf 43/47 = 0.914894 and 43/70 = 0.614286,
+    # lift 864*43/(47*70) = 37152/3290 = 11.292401
+    pairs = m.pairs.set_index(["antecedent_id", "consequent_id"])
+    ab, ba = pairs.loc[(a, b)], pairs.loc[(b, a)]
+    assert ab["pair_count"] == ba["pair_count"] == n_ab
+    assert (ab["antecedent_count"], ab["consequent_count"]) == (n_a, n_b)
+    assert ab["support"] == pytest.approx(n_ab / N)
+    assert ab["confidence"] == pytest.approx(n_ab / n_a)
+    assert ba["confidence"] == pytest.approx(n_ab / n_b)
+    assert ab["lift"] == ba["lift"] == pytest.approx(N * n_ab / (n_a * n_b))
+    i, j = m.item_index([a, b])
+    assert m.item_counts[i] == n_a and m.item_counts[j] == n_b
+    cross = m.categories[i] != m.categories[j]
+    assert cross == (a != "14947")
+    # the cross-category matrices hold exactly the cross-category pairs
+    assert m.pair_count[i, j] == (n_ab if cross else 0)
+    assert m.lift[j, i] == (pytest.approx(N * n_ab / (n_a * n_b)) if cross else 0)
+
+
+def test_pair_table_invariants(instacart_model):
+    m = instacart_model
+    p = m.pairs
+    assert (p["pair_count"] >= 2).all()                                        # default min_pair_count
+    assert p["support"].between(0, 1).all() and p["confidence"].between(0, 1).all()
+    assert p["npmi"].between(-1, 1).all() and p["affinity"].between(0, 1).all()
+    assert p["similarity"].between(-1, 1).all()
+    # similarity is the cosine of the two product embeddings
+    r = p.iloc[0]
+    i, j = m.item_index([r["antecedent_id"], r["consequent_id"]])
+    assert r["similarity"] == pytest.approx(float(m.embeddings[i] @ m.embeddings[j]), abs=1e-5)
+    # every stored cross-category entry is a cross-category pair of the table, and vice versa
+    coo = m.pair_count.tocoo()
+    assert (m.categories[coo.row] != m.categories[coo.col]).all()
+    n_cross = (p["antecedent_category"] != p["consequent_category"]).sum()
+    assert coo.nnz == m.lift.nnz == m.affinity.nnz == n_cross > 0
+
+
+def test_output_tables(instacart_model):
+    items = item_pairs_table(instacart_model)
+    assert list(items.columns) == list(S.ITEM_PAIR_COLUMNS)
+    assert items["affinity"].is_monotonic_decreasing
+    cross = item_pairs_table(instacart_model, cross_only=True)
+    assert (cross["antecedent_category"] != cross["consequent_category"]).all() and len(cross) < len(items)
+    cats = category_pairs_table(instacart_model)
+    assert list(cats.columns) == list(S.CATEGORY_PAIR_COLUMNS)
+    assert cats["lift"].is_monotonic_decreasing
+    assert (cats["antecedent_category"] != cats["consequent_category"]).all()
+
+
+def test_category_pair_recounted(instacart_model, raw_orders, raw_catalog):
+    # department-level: baskets holding any 'deli' item and any 'produce' item
+    dept = dict(zip(raw_catalog["product_id"], raw_catalog["category"].str.split(" > ").str[0]))
+    depts = raw_orders.assign(d=raw_orders["product_id"].map(dept)).groupby("order_id")["d"].agg(set)
+    n_deli, n_prod = depts.map(lambda s: "deli" in s).sum(), depts.map(lambda s: "produce" in s).sum()
+    n_both = depts.map(lambda s: {"deli", "produce"} <= s).sum()
+    row = instacart_model.category_pairs.set_index(["antecedent_category", "consequent_category"]).loc[
+        ("deli", "produce")]
+    assert (row["pair_count"], row["antecedent_count"], row["consequent_count"]) == (n_both, n_deli, n_prod)
+    assert row["lift"] == pytest.approx(864 * n_both / (n_deli * n_prod))
+
+
+# --- settings and errors --------------------------------------------------------------------------
+
+def test_build_without_text_and_progress(instacart_tables):
+    catalog, orders = instacart_tables
+    seen = []
+    m = build_model(catalog, orders, settings=BuildSettings(use_text=False),
+                    progress=lambda f, msg: seen.append((f, msg)))
+    assert m.embeddings is None
+    assert (m.pairs["similarity"] == 0).all()
+    # no text: affinity = w * max(npmi, 0), w = n / (n + 5)
+    w = m.pairs["pair_count"] / (m.pairs["pair_count"] + 5.0)
+    np.testing.assert_allclose(m.pairs["affinity"], w * m.pairs["npmi"].clip(lower=0), atol=1e-12)
+    fractions = [f for f, _ in seen]
+    assert fractions == sorted(fractions) and fractions[0] == 0.0 and seen[-1] == (1.0, "done")
+
+
+def test_min_pair_count_and_category_level_settings(instacart_tables):
+    catalog, orders = instacart_tables
+    m = build_model(catalog, orders, settings=BuildSettings(AffinitySettings(min_pair_count=20),
+                                                            category_level=2, use_text=False))
+    assert (m.pairs["pair_count"] >= 20).all()
+    # pairs with n_ab >= 20 in the raw data: hummus|avocado (43) is one, banana|milk (20) another
+    ids = set(zip(m.pairs["antecedent_id"], m.pairs["consequent_id"]))
+    assert ("46106", "47766") in ids and ("24852", "38689") in ids
+    assert m.categories[m.item_index(["45"])[0]] == "produce > fresh vegetables"    # level 2 = aisle
+
+
+def test_unknown_order_lines_are_left_out(instacart_tables):
+    catalog, orders = instacart_tables
+    extra = pd.DataFrame({S.ORDER_ID: ["X1", "X1"], S.PRODUCT_ID: ["NOT-IN-CATALOG", "24852"],
+                          S.CUSTOMER_ID: ["new", "new"], S.QUANTITY: [1, 1]})
+    m = build_model(catalog, pd.concat([orders, extra], ignore_index=True), settings=BuildSettings(use_text=False))
+    assert m.baskets.n_baskets == 865                                       # X1 counts with its banana
+    assert m.item_counts[m.item_index(["24852"])[0]] == 160                 # 159 + 1
+    hist, _ = m.history("new")
+    assert m.item_ids[hist].tolist() == ["24852"]
+
+
+@pytest.mark.parametrize("kwargs, exc, match", [
+    ({"category_level": 0}, ValueError, r"category_level must be an int >= 1, got 0"),
+    ({"category_level": 1.5}, ValueError, r"category_level must be an int >= 1, got 1.5"),
+])
+def test_build_settings_validation(kwargs, exc, match):
+    with pytest.raises(exc, match=match):
+        BuildSettings(**kwargs)
+
+
+def test_build_errors(instacart_tables):
+    catalog, orders = instacart_tables
+    with pytest.raises(EmptyDataError, match="the catalog is empty"):
+        build_model(catalog.iloc[:0], orders, settings=BuildSettings(use_text=False))
+    with pytest.raises(EmptyDataError, match="there are no orders"):
+        build_model(catalog, orders.iloc[:0], settings=BuildSettings(use_text=False))
+    with pytest.raises(ValueError, match="embed is required when settings.use_text is True"):
+        build_model(catalog, orders)
+    foreign = orders.assign(**{S.PRODUCT_ID: "nope"})
+    with pytest.raises(EmptyDataError, match="no order line names a product of the catalog"):
+        build_model(catalog, foreign, settings=BuildSettings(use_text=False))
