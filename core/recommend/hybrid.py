@@ -11,6 +11,7 @@ score_j = w_affinity * A_j / max(A) + w_text * max(T_j, 0) + w_popularity * P_j
 """
 from __future__ import annotations
 
+import numbers
 from dataclasses import dataclass
 
 import numpy as np
@@ -21,16 +22,24 @@ from core.recommend.text import text_neighbour_scores
 
 @dataclass(frozen=True)
 class HybridWeights:
-    """Weights of the hybrid score, each in [0, 10]; not all zero."""
+    """Weights of the hybrid score, each in [0, 10]; not all zero.
+
+    Defaults were chosen on a validation split carved from the demo's training period (each
+    customer's second-to-last order; HitRate@10 over 1,000 customers), never on the test orders:
+    (affinity, text, popularity) = (1, 0.3, 0) 0.065, (1, 0.3, 0.5) 0.091, (1, 0.3, 2) 0.123,
+    (1, 0, 2) 0.126, (1, 0.3, 5) 0.136, (1, 0.3, 10) 0.142. Popularity raises the hit rate further
+    but turns the slate into bestsellers, so the default stops at 2; text costs ~0.003 of hit rate
+    and is what reaches items with no co-purchase history.
+    """
 
     affinity: float = 1.0
     text: float = 0.3
-    popularity: float = 0.5
+    popularity: float = 2.0
 
     def __post_init__(self):
         for name in ("affinity", "text", "popularity"):
             v = getattr(self, name)
-            if not isinstance(v, (int, float)) or isinstance(v, bool):
+            if not isinstance(v, numbers.Real) or isinstance(v, bool):
                 raise TypeError(f"{name} weight must be a number, got {type(v).__name__}")
             if not 0 <= v <= 10:
                 raise ValueError(f"{name} weight must be in [0, 10], got {v}")
@@ -82,7 +91,7 @@ class CrossCategoryHybrid(Strategy):
             elif use_text:
                 h = anchors[best[j]]
                 parts.append(f"similar text to {m.describe_item(h)}, which they bought "
-                             f"(text similarity {t[j]:.2f}; no shared baskets yet)")
+                             f"(text similarity {t[j]:.2f}; fewer than {m.settings.min_pair_count} baskets hold both)")
             parts.append(f"in {int(m.item_counts[j]):,} baskets overall")
             return "; ".join(parts)
         return scores, reason

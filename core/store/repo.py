@@ -188,8 +188,8 @@ class WorkspaceData:
 
 def _frame(conn, model, wid: int, columns) -> pd.DataFrame:
     sel = select(*[getattr(model, c) for c in columns]).where(model.workspace_id == wid)
-    if model is OrderLine:
-        sel = sel.order_by(OrderLine.id)
+    # a stable order on every database: catalog by product_id, lines and reviews as imported
+    sel = sel.order_by(Product.product_id if model is Product else model.id)
     rows = conn.execute(sel).all()
     return pd.DataFrame(rows, columns=list(columns))
 

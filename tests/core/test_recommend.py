@@ -257,7 +257,7 @@ def test_tiny_lift(tiny):
 
 
 def test_tiny_hybrid_without_text(tiny):
-    rec = CrossCategoryHybrid().fit(tiny).recommend("c7", K)
+    rec = CrossCategoryHybrid(HybridWeights(1.0, 0.3, 0.5)).fit(tiny).recommend("c7", K)
     # only G1 is reachable (affinity edge from Y1). A_G1 / max A = 1, popularity log1p(3)/log1p(4)
     #   = 1.386294 / 1.609438 = 0.861353; score = 1 * 1 + 0.5 * 0.861353 = 1.430677
     assert rec.ids.tolist() == ["G1"]
