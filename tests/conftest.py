@@ -38,14 +38,39 @@ def instacart_dir() -> Path:
     return INSTACART
 
 
-@pytest.fixture
-def engine(tmp_path):
-    """A fresh SQLite file database with the product's tables."""
+#: A PostgreSQL database the storage tests may empty at will (``.ci/run`` starts one on loopback).
+PG_URL = os.environ.get("CROSS_SELL_TEST_PG_URL")
+
+
+def _fresh_postgres():
+    from sqlalchemy import create_engine
+
+    from core.store.models import Base
+
+    eng = create_engine(PG_URL)
+    Base.metadata.drop_all(eng)
+    eng.dispose()
+
+
+@pytest.fixture(params=["sqlite", "postgresql"])
+def engine(request, tmp_path):
+    """A fresh database with the product's tables: a SQLite file, and PostgreSQL when
+    ``CROSS_SELL_TEST_PG_URL`` is set (required under CI=true, skipped otherwise)."""
     from core.store import make_engine
 
-    eng = make_engine(f"sqlite:///{tmp_path}/t.sqlite")
+    if request.param == "sqlite":
+        eng = make_engine(f"sqlite:///{tmp_path}/t.sqlite")
+    else:
+        if not PG_URL:
+            if os.environ.get("CI") == "true":
+                pytest.fail("CI=true but CROSS_SELL_TEST_PG_URL is not set: .ci/run must start PostgreSQL")
+            pytest.skip("PostgreSQL tests need CROSS_SELL_TEST_PG_URL (e.g. postgresql+psycopg://u:p@127.0.0.1/db)")
+        _fresh_postgres()
+        eng = make_engine(PG_URL)
     yield eng
     eng.dispose()
+    if request.param == "postgresql":
+        _fresh_postgres()
 
 
 @pytest.fixture(scope="session")
