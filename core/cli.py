@@ -5,7 +5,8 @@
 
 Writes DIR/item_pairs.csv, DIR/category_pairs.csv, DIR/recommendations.csv and, when rows were
 rejected, DIR/rejected_rows.csv. Exit 0 on success (rejected rows are reported on stderr), 2 when
-an input is refused (message names the file, row and column), 1 on an unexpected error.
+an input is refused (message names the file, row and column) or DIR is not a folder, 1 on an
+unexpected error.
 """
 from __future__ import annotations
 
@@ -77,7 +78,11 @@ def cmd_build(args) -> int:
     t0 = time.perf_counter()
     catalog, orders, reviews, rejects = _read_inputs(args)
     out = Path(args.out)
-    out.mkdir(parents=True, exist_ok=True)
+    try:
+        out.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:  # a parent is a file, no permission, ...
+        print(f"error: cannot create the output folder {str(out)!r}: {exc.strerror or exc}", file=sys.stderr)
+        return 2
     settings = BuildSettings(AffinitySettings(min_pair_count=args.min_pair_count), use_text=not args.no_text)
     embed = None
     if settings.use_text:
@@ -141,6 +146,14 @@ def main(argv=None) -> int:
         parser.error("--top-k must be >= 1")
     if getattr(args, "min_pair_count", 1) < 1:
         parser.error("--min-pair-count must be >= 1")
+    out = getattr(args, "out", None)
+    if out:
+        # checked before any input is read, so a long build never fails on its last step
+        blocker = next((a for a in (Path(out), *Path(out).parents) if a.exists()), None)
+        if blocker is not None and not blocker.is_dir():
+            what = "is an existing file" if blocker == Path(out) else f"is inside {str(blocker)!r}, which is a file"
+            print(f"error: --out {out!r} {what}; give a folder (it is created if missing)", file=sys.stderr)
+            return 2
     try:
         return args.func(args)
     except CrossSellError as exc:

@@ -18,6 +18,11 @@ from core.errors import SchemaError
 
 DELIMITERS = ",;\t|"
 
+#: Largest cell the CSV reader accepts. The standard library's default (131,072 characters) refuses
+#: whole files with one long HTML description; 64 MiB still stops a runaway cell from eating memory.
+FIELD_SIZE_LIMIT = 64 * 1024 * 1024
+csv.field_size_limit(FIELD_SIZE_LIMIT)
+
 
 @dataclass(frozen=True)
 class ReadResult:
@@ -76,17 +81,37 @@ def _sniff_delimiter(text: str) -> str:
         return best if counts[best] else ","
 
 
+# Corrupt bytes make the third-party readers (gzip/zlib, zipfile, openpyxl, pyarrow) raise a long and
+# undocumented list of exception types (BadGzipFile, EOFError, zlib.error, BadZipFile, KeyError,
+# ArrowInvalid, OSError, ...). Each reader below is wrapped in ``except Exception`` and the failure
+# becomes a SchemaError naming the file; our own SchemaErrors pass through unchanged.
+
 def _unwrap(data: bytes, name: str) -> tuple[bytes, str]:
     lower = name.lower()
     if lower.endswith(".gz"):
-        return gzip.decompress(data), name[:-3]
+        try:
+            return gzip.decompress(data), name[:-3]
+        except Exception as exc:
+            raise SchemaError(f"is not a valid gzip file: {_why(exc)}", file=name) from exc
     if lower.endswith(".zip"):
-        with zipfile.ZipFile(io.BytesIO(data)) as zf:
-            members = [m for m in zf.namelist() if not m.endswith("/") and not m.startswith("__MACOSX")]
-            if len(members) != 1:
-                raise SchemaError(f"a .zip upload must hold exactly one file, found {len(members)}", file=name)
-            return zf.read(members[0]), members[0]
+        try:
+            with zipfile.ZipFile(io.BytesIO(data)) as zf:
+                members = [m for m in zf.namelist() if not m.endswith("/") and not m.startswith("__MACOSX")]
+                if len(members) != 1:
+                    raise SchemaError(f"a .zip upload must hold exactly one file, found {len(members)}",
+                                      file=name)
+                return zf.read(members[0]), members[0]
+        except SchemaError:
+            raise
+        except Exception as exc:
+            raise SchemaError(f"is not a valid zip file: {_why(exc)}", file=name) from exc
     return data, name
+
+
+def _why(exc: BaseException) -> str:
+    """A one-line reason from a reader's exception (its type when it has no message)."""
+    text = " ".join(str(exc).split())
+    return (text[:200] + "...") if len(text) > 200 else (text or type(exc).__name__)
 
 
 def read_table(data: bytes, name: str) -> ReadResult:
@@ -113,10 +138,16 @@ def read_table(data: bytes, name: str) -> ReadResult:
     data, inner = _unwrap(bytes(data), name)
     lower = inner.lower()
     if lower.endswith((".xlsx", ".xlsm")):
-        frame = pd.read_excel(io.BytesIO(data), dtype=str, engine="openpyxl")
+        try:
+            frame = pd.read_excel(io.BytesIO(data), dtype=str, engine="openpyxl")
+        except Exception as exc:
+            raise SchemaError(f"is not a valid Excel .xlsx file: {_why(exc)}", file=name) from exc
         return _finish(frame, list(range(2, len(frame) + 2)), "xlsx", "", [], name)
     if lower.endswith(".parquet"):
-        frame = pd.read_parquet(io.BytesIO(data))
+        try:
+            frame = pd.read_parquet(io.BytesIO(data))
+        except Exception as exc:
+            raise SchemaError(f"is not a valid Parquet file: {_why(exc)}", file=name) from exc
         frame = frame.astype(object).where(frame.notna(), None)
         frame = frame.map(lambda v: None if v is None else str(v))
         return _finish(frame, list(range(2, len(frame) + 2)), "parquet", "", [], name)

@@ -286,3 +286,54 @@ def test_case04_unterminated_quote_never_stores_swallowed_text(shared_case):
     assert set(ids) <= {"WC-701", "WC-703", "WC-704"}
     for d in r.frame["description"]:
         assert "WC-703" not in d and "WC-704" not in d
+
+
+# --- long cells and corrupt containers ------------------------------------------------------------
+
+def test_cell_longer_than_the_csv_module_default_limit_loads():
+    # csv's default field_size_limit (131,072 characters) used to refuse the whole file
+    big = "<p>" + "x" * 200_000 + "</p>"
+    data = f'product_id,description\nA1,{big}\nB2,"{big}\nsecond line"\nC3,short\n'.encode()
+    r = read_table(data, "catalog.csv")
+    assert r.frame["product_id"].tolist() == ["A1", "B2", "C3"] and r.malformed == []
+    assert r.frame.loc[0, "description"] == big
+    assert r.frame.loc[1, "description"] == big + "\nsecond line"
+
+
+def _corrupt_zip() -> bytes:
+    buf = io.BytesIO()
+    with zipfile.ZipFile(buf, "w", zipfile.ZIP_DEFLATED) as zf:
+        zf.writestr("catalog.csv", "product_id,title\n" + "A1,Mug\n" * 1000)
+    data = bytearray(buf.getvalue())
+    data[60:80] = b"\0" * 20  # inside the deflated member
+    return bytes(data)
+
+
+def _parquet_garbage() -> bytes:
+    import pandas as pd
+
+    buf = io.BytesIO()
+    pd.DataFrame({"product_id": range(100)}).to_parquet(buf)
+    data = bytearray(buf.getvalue())
+    data[20:60] = b"\xff" * 40
+    return bytes(data)
+
+
+_GZ = gzip.compress(b"product_id,title\nA1,Mug\n")
+
+
+@pytest.mark.parametrize("data, name, match", [
+    (b"not gzip at all", "catalog.csv.gz", r"^file 'catalog.csv.gz': is not a valid gzip file: Not a gzipped file"),
+    (_GZ[:-10], "catalog.csv.gz", r"is not a valid gzip file: Compressed file ended before"),   # truncated
+    (_GZ[:-4] + b"\0\0\0\0", "catalog.csv.gz", r"is not a valid gzip file: Incorrect length"),  # bad trailer
+    (b"PK\x03\x04garbage", "catalog.zip", r"^file 'catalog.zip': is not a valid zip file: File is not a zip file"),
+    (_corrupt_zip(), "catalog.zip", r"is not a valid zip file: Error -3 while decompressing"),
+    (b"garbage", "catalog.xlsx", r"^file 'catalog.xlsx': is not a valid Excel .xlsx file: File is not a zip file"),
+    (_zip("a.csv"), "catalog.xlsx", r"is not a valid Excel .xlsx file: .*Content_Types"),        # zip, no workbook
+    (b"garbage", "catalog.parquet", r"^file 'catalog.parquet': is not a valid Parquet file"),
+    (_parquet_garbage(), "catalog.parquet", r"is not a valid Parquet file"),
+])
+def test_corrupt_container_bytes_raise_schema_error_naming_the_file(data, name, match):
+    with pytest.raises(SchemaError, match=match) as exc:
+        read_table(data, name)
+    assert exc.value.file == name
