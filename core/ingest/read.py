@@ -9,9 +9,11 @@ import codecs
 import csv
 import gzip
 import io
+import math
 import zipfile
 from dataclasses import dataclass, field
 
+import numpy as np
 import pandas as pd
 
 from core.errors import SchemaError
@@ -114,6 +116,36 @@ def _why(exc: BaseException) -> str:
     return (text[:200] + "...") if len(text) > 200 else (text or type(exc).__name__)
 
 
+def _cell_text(v) -> str | None:
+    """A spreadsheet/Parquet cell as text: missing -> None, integral floats without '.0' (7.0 -> '7').
+
+    Numeric id columns with blanks arrive as floats; '7.0' would never match the '7' in the orders file.
+    """
+    if v is None or v is pd.NaT or v is pd.NA:
+        return None
+    if isinstance(v, (float, np.floating)):
+        if isinstance(v, np.floating) and not isinstance(v, float):  # float32: '0.1', not '0.10000000149'
+            v = float(str(v))
+        if math.isnan(v):
+            return None
+        return str(int(v)) if v.is_integer() else str(float(v))
+    return str(v)
+
+
+def _text_frame(frame: pd.DataFrame) -> pd.DataFrame:
+    """Every cell through :func:`_cell_text`, object dtype (missing stays None, never NaN).
+
+    Float columns are read as numpy scalars so float32 keeps its short spelling (0.1, not 0.100000001).
+    """
+    cols = {}
+    for i, (_, col) in enumerate(frame.items()):
+        values = col.to_numpy() if col.dtype.kind == "f" else col.astype(object).to_numpy()
+        cols[i] = pd.Series([_cell_text(v) for v in values], index=frame.index, dtype=object)
+    out = pd.DataFrame(cols, index=frame.index)
+    out.columns = frame.columns
+    return out
+
+
 def read_table(data: bytes, name: str) -> ReadResult:
     """Parse CSV/TSV (delimiter sniffed), XLSX or Parquet bytes, optionally .gz/.zip compressed.
 
@@ -139,17 +171,17 @@ def read_table(data: bytes, name: str) -> ReadResult:
     lower = inner.lower()
     if lower.endswith((".xlsx", ".xlsm")):
         try:
-            frame = pd.read_excel(io.BytesIO(data), dtype=str, engine="openpyxl")
+            frame = pd.read_excel(io.BytesIO(data), dtype=object, engine="openpyxl")
         except Exception as exc:
             raise SchemaError(f"is not a valid Excel .xlsx file: {_why(exc)}", file=name) from exc
+        frame = _text_frame(frame)
         return _finish(frame, list(range(2, len(frame) + 2)), "xlsx", "", [], name)
     if lower.endswith(".parquet"):
         try:
             frame = pd.read_parquet(io.BytesIO(data))
         except Exception as exc:
             raise SchemaError(f"is not a valid Parquet file: {_why(exc)}", file=name) from exc
-        frame = frame.astype(object).where(frame.notna(), None)
-        frame = frame.map(lambda v: None if v is None else str(v))
+        frame = _text_frame(frame)
         return _finish(frame, list(range(2, len(frame) + 2)), "parquet", "", [], name)
 
     text, encoding = _decode(data, name)
@@ -215,8 +247,6 @@ def _unterminated(text: str, last: tuple[int, list], delimiter: str) -> bool:
 
 
 def _finish(frame, starts, encoding, delimiter, malformed, name) -> ReadResult:
-    import numpy as np
-
     cols = [str(c).replace("\ufeff", "").strip().strip('"').strip() for c in frame.columns]
     if any(c == "" or c.lower().startswith("unnamed:") for c in cols):
         empty = [i + 1 for i, c in enumerate(cols) if c == "" or c.lower().startswith("unnamed:")]

@@ -337,3 +337,43 @@ def test_corrupt_container_bytes_raise_schema_error_naming_the_file(data, name, 
     with pytest.raises(SchemaError, match=match) as exc:
         read_table(data, name)
     assert exc.value.file == name
+
+
+# --- spreadsheet and Parquet numbers as text ------------------------------------------------------
+
+def test_parquet_float_ids_with_nulls_keep_their_integer_spelling():
+    import pandas as pd
+
+    # a numeric id column with a null arrives as float64: 7.0 must read '7', never '7.0'
+    frame = pd.DataFrame({"product_id": [7, None, 8, 7.5], "title": ["a", "b", "c", "d"],
+                          "price": [1.0, 2.5, None, 3.0]})
+    buf = io.BytesIO()
+    frame.to_parquet(buf)
+    r = read_table(buf.getvalue(), "catalog.parquet")
+    assert r.frame.values.tolist() == [["7", "a", "1"], [None, "b", "2.5"], ["8", "c", None], ["7.5", "d", "3"]]
+
+
+def test_parquet_float32_and_big_integral_floats():
+    import numpy as np
+    import pandas as pd
+
+    frame = pd.DataFrame({"a": np.array([0.1, 2.0], dtype=np.float32), "b": [1e20, -0.0]})
+    buf = io.BytesIO()
+    frame.to_parquet(buf)
+    r = read_table(buf.getvalue(), "x.parquet")
+    assert r.frame.values.tolist() == [["0.1", "100000000000000000000"], ["2", "0"]]
+
+
+def test_xlsx_numeric_cells_read_as_their_integer_or_decimal_text():
+    import openpyxl
+
+    wb = openpyxl.Workbook()
+    ws = wb.active
+    ws.append(["product_id", "title", "price"])
+    for row in ([7, "a", 7.5], [None, "b", None], [8.0, "c", 3], ["007", "d", 12.25]):
+        ws.append(row)
+    buf = io.BytesIO()
+    wb.save(buf)
+    r = read_table(buf.getvalue(), "catalog.xlsx")
+    assert r.frame.values.tolist() == [["7", "a", "7.5"], [None, "b", None], ["8", "c", "3"], ["007", "d", "12.25"]]
+    assert r.line_numbers.tolist() == [2, 3, 4, 5]
