@@ -10,6 +10,7 @@ import csv
 import gzip
 import io
 import math
+import re
 import zipfile
 from dataclasses import dataclass, field
 
@@ -24,6 +25,12 @@ DELIMITERS = ",;\t|"
 #: whole files with one long HTML description; 64 MiB still stops a runaway cell from eating memory.
 FIELD_SIZE_LIMIT = 64 * 1024 * 1024
 csv.field_size_limit(FIELD_SIZE_LIMIT)
+
+# one well-formed UTF-8 multi-byte sequence (RFC 3629, no overlongs or surrogates)
+_UTF8_MULTIBYTE = re.compile(
+    rb"[\xC2-\xDF][\x80-\xBF]|\xE0[\xA0-\xBF][\x80-\xBF]|[\xE1-\xEC\xEE\xEF][\x80-\xBF]{2}"
+    rb"|\xED[\x80-\x9F][\x80-\xBF]|\xF0[\x90-\xBF][\x80-\xBF]{2}|[\xF1-\xF3][\x80-\xBF]{3}"
+    rb"|\xF4[\x80-\x8F][\x80-\xBF]{2}")
 
 
 @dataclass(frozen=True)
@@ -50,7 +57,12 @@ class ReadResult:
 
 
 def _decode(data: bytes, name: str) -> tuple[str, str]:
-    """Decode strictly: UTF-8 (BOM or not), UTF-16 with BOM, then cp1252; never a silent U+FFFD."""
+    """Decode strictly: UTF-8 (BOM or not), UTF-16 with BOM, then cp1252; never a silent U+FFFD.
+
+    Windows-1252 is tried only when the bytes hold no valid UTF-8 multi-byte sequence at all. A file
+    that is UTF-8 except for a few invalid bytes (a cp1252 paste into a UTF-8 export) is refused,
+    naming the first bad line: decoding all of it as cp1252 would silently store 'CafÃ©'.
+    """
     if data.startswith(codecs.BOM_UTF16_LE) or data.startswith(codecs.BOM_UTF16_BE):
         try:
             return data.decode("utf-16"), "utf-16"
@@ -60,8 +72,14 @@ def _decode(data: bytes, name: str) -> tuple[str, str]:
     try:
         text = data.decode("utf-8-sig")
         return text.lstrip("\ufeff"), ("utf-8-sig" if data.startswith(codecs.BOM_UTF8) else "utf-8")
-    except UnicodeDecodeError:
-        pass
+    except UnicodeDecodeError as exc:
+        if _UTF8_MULTIBYTE.search(data):
+            bom = len(codecs.BOM_UTF8) if data.startswith(codecs.BOM_UTF8) else 0
+            pos = exc.start + bom  # utf-8-sig reports positions after the BOM
+            line = data[:pos].count(b"\n") + 1
+            raise SchemaError(f"is UTF-8 text with an invalid byte 0x{data[pos]:02X} on this line (text from "
+                              f"another encoding pasted in?); fix that line or save the whole file as UTF-8 "
+                              f"and upload again", file=name, row=line) from exc
     try:
         return data.decode("cp1252"), "cp1252"
     except UnicodeDecodeError as exc:

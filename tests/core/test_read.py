@@ -89,6 +89,21 @@ def test_cp1252_fallback(data, expected):
     assert r.frame.loc[0, "title"] == expected
 
 
+@pytest.mark.parametrize("data, line, byte", [
+    # UTF-8 'Café' on line 2, then a Windows-1252 0xE9 pasted into line 3
+    ("product_id,title\nA1,Café\n".encode() + b"B2,Caf\xe9\n", 3, "0xE9"),
+    # with a BOM; the stray byte (0x92, a cp1252 apostrophe) is on line 4
+    (codecs.BOM_UTF8 + "product_id,title\nA1,Crème\nB2,ok\n".encode() + b"C3,It\x92s\n", 4, "0x92"),
+    # the bad byte comes before the first valid multi-byte sequence: still UTF-8, still line 2
+    (b"title\nna\xefve\n" + "déjà vu\n".encode(), 2, "0xEF"),
+])
+def test_utf8_file_with_a_stray_invalid_byte_is_refused_naming_line_and_byte(data, line, byte):
+    # decoding the whole file as cp1252 would store 'CafÃ©' silently
+    with pytest.raises(SchemaError, match=rf"row {line}: is UTF-8 text with an invalid byte {byte} on this line") as exc:
+        read_table(data, "catalog.csv")
+    assert (exc.value.file, exc.value.row) == ("catalog.csv", line)
+
+
 def test_utf16_with_bom():
     data = "product_id\ttitle\nA1\tMug\n".encode("utf-16")  # BOM + UTF-16 (Excel "Unicode text")
     r = read_table(data, "catalog.txt")
