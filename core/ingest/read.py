@@ -218,6 +218,7 @@ def read_table(data: bytes, name: str) -> ReadResult:
         raise SchemaError("has no header row", file=name) from None
     width = len(header)
     rows, starts, malformed = [], [], []
+    spans = []  # (start line, end line) of kept records that span several physical lines
     prev = reader.line_num + first_line - 1
     last = None  # (start line, fields) of the last non-blank record
     try:
@@ -232,6 +233,8 @@ def read_table(data: bytes, name: str) -> ReadResult:
                 continue
             rows.append(rec)
             starts.append(start)
+            if prev > start:
+                spans.append((start, prev))
     except csv.Error as exc:
         raise SchemaError(f"cannot be parsed as CSV ({exc})", file=name, row=prev + 1) from exc
     if last is not None and _unterminated(text, last, delimiter):
@@ -241,9 +244,19 @@ def read_table(data: bytes, name: str) -> ReadResult:
         if starts and starts[-1] == start:
             rows.pop()
             starts.pop()
+        spans = [sp for sp in spans if sp[0] != start]
         malformed = [m for m in malformed if m[0] != start]
         malformed.append((start, "a quoted field opened on this line is never closed (everything after it "
                                  "would have become one cell)"))
+    if spans:
+        swallowed = _swallowing(text, spans, rows, starts, width, delimiter)
+        if swallowed:
+            keep = [i for i, st in enumerate(starts) if st not in swallowed]
+            rows, starts = [rows[i] for i in keep], [starts[i] for i in keep]
+            malformed += [(st, f"possible unclosed quote starting on line {st}: the quoted field runs on to line "
+                               f"{end} and swallows what look like whole records ({swallowed[st]})")
+                          for st, end in spans if st in swallowed]
+            malformed.sort(key=lambda m: m[0])
     frame = pd.DataFrame(rows, columns=range(width), dtype=object) if rows else pd.DataFrame(
         columns=range(width), dtype=object)
     frame.columns = header
@@ -262,6 +275,53 @@ def _unterminated(text: str, last: tuple[int, list], delimiter: str) -> bool:
     except csv.Error as exc:
         return "unexpected end of data" in str(exc)
     return False
+
+
+def _shape(value: str) -> str:
+    """Character-class outline of a cell: letters -> 'A', digits -> '9', runs collapsed ('WC-701' -> 'A-9')."""
+    return re.sub(r"([A9])\1+", r"\1", re.sub(r"[^\W\d_]", "A", re.sub(r"\d", "9", value)))
+
+
+def _swallowing(text: str, spans: list, rows: list, starts: list, width: int, delimiter: str) -> dict:
+    """Multi-line records that are probably several records merged by a quote that was never closed.
+
+    Legitimate multi-line cells (HTML descriptions) are common, so a record spanning lines is flagged
+    only when its raw text shows the merge:
+
+    * re-read with ``strict=True`` it fails: a closing quote is followed by something other than the
+      delimiter or a line end (``A2,"Two`` ... ``A4,"Four"``), which valid RFC 4180 quoting never does;
+    * or one of its continuation lines, read on its own, has exactly the header's field count and starts
+      with a cell shaped like the first cell of the single-line records (``A3,Three`` among ``A1``, ``A5``).
+
+    Returns ``{start line: short reason}`` for the flagged records.
+    """
+    physical = io.StringIO(text, newline="").readlines()
+    span_starts = {st for st, _ in spans}
+    shapes = set()
+    for rec, st in zip(rows, starts):
+        if st not in span_starts and rec[0].strip():
+            shapes.add(_shape(rec[0].strip()))
+            if len(shapes) > 50:  # first column is free text, not an id: the shape test means nothing
+                shapes = set()
+                break
+    shapes = {sh for sh in shapes if sh != "A" and not re.search(r"\s", sh)}  # a bare word is no record start
+    out = {}
+    for start, end in spans:
+        segment = physical[start - 1:end]
+        try:
+            parsed = list(csv.reader(io.StringIO("".join(segment), newline=""), delimiter=delimiter, strict=True))
+        except csv.Error:
+            out[start] = "a closing quote is followed by more text"
+            continue
+        if len(parsed) != 1:  # pragma: no cover - the lenient reader saw one record here
+            out[start] = f"it reads as {len(parsed)} records"
+            continue
+        for offset, line in enumerate(segment[1:], start=start + 1):
+            alone = next(csv.reader([line.rstrip("\r\n")], delimiter=delimiter), [])
+            if width > 1 and len(alone) == width and alone[0].strip() and _shape(alone[0].strip()) in shapes:
+                out[start] = f"line {offset} reads as a record of its own"
+                break
+    return out
 
 
 def _finish(frame, starts, encoding, delimiter, malformed, name) -> ReadResult:

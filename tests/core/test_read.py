@@ -392,3 +392,45 @@ def test_xlsx_numeric_cells_read_as_their_integer_or_decimal_text():
     r = read_table(buf.getvalue(), "catalog.xlsx")
     assert r.frame.values.tolist() == [["7", "a", "7.5"], [None, "b", None], ["8", "c", "3"], ["007", "d", "12.25"]]
     assert r.line_numbers.tolist() == [2, 3, 4, 5]
+
+
+# --- unclosed quote in the middle of the file ----------------------------------------------------
+
+@pytest.mark.parametrize("data, kept, line, why", [
+    # line 3 opens a quote; the lenient reader closes it at the '"' before Four, merging lines 3-5
+    (b'product_id,title\nA1,One\nA2,"Two\nA3,Three\nA4,"Four"\nA5,Five\n', ["A1", "A5"], 3,
+     "a closing quote is followed by more text"),
+    # the merge is even valid RFC 4180 here; line 4 on its own is a record shaped like A1/A5
+    (b'product_id,title\nA1,One\nA2,"Two\nA3,Three\nA4,Four"\nA5,Five\n', ["A1", "A5"], 3,
+     "line 4 reads as a record of its own"),
+    (b'product_id;title;price\nSKU-1;One;1\nSKU-2;"Two;2\nSKU-3;Three;3\nSKU-4;Four";4\nSKU-5;Five;5\n',
+     ["SKU-1", "SKU-5"], 3, "line 4 reads as a record of its own"),
+])
+def test_unclosed_quote_mid_file_is_reported_not_merged(data, kept, line, why):
+    r = read_table(data, "catalog.csv")
+    assert r.frame["product_id"].tolist() == kept
+    assert len(r.malformed) == 1 and r.malformed[0][0] == line
+    assert r.malformed[0][1].startswith(f"possible unclosed quote starting on line {line}")
+    assert why in r.malformed[0][1]
+    assert not any("Three" in str(v) for v in r.frame.to_numpy().ravel())
+
+
+def test_unclosed_quote_mid_file_via_load_table_counts():
+    from core.ingest import load_table
+
+    r = load_table(b'product_id,title\nA1,One\nA2,"Two\nA3,Three\nA4,"Four"\nA5,Five\n', "c.csv", "catalog")
+    assert (r.rows_loaded, r.rows_rejected) == (2, 1)
+    assert r.rejects["row"].tolist() == [3]
+
+
+@pytest.mark.parametrize("data", [
+    # legitimate multi-line cells: a continuation line with the header's field count but prose first
+    b'product_id,description\nA1,"Dimensions, in cm\nHeight, 20\nWidth, 30"\nB2,plain\n',
+    # a continuation line that starts like an id but has the wrong field count
+    b'product_id,title,description\nA1,Mug,"see\nA2,too"\nA3,Cup,ok\n',
+    # doubled quotes inside a multi-line cell
+    b'product_id,description\nA1,"say ""hi""\nand ""bye"""\nB2,x\n',
+])
+def test_legitimate_multiline_cells_are_not_flagged(data):
+    r = read_table(data, "catalog.csv")
+    assert r.malformed == [] and r.frame["product_id"].tolist()[0] == "A1"
