@@ -128,14 +128,48 @@ def _number(col: pd.Series) -> tuple[pd.Series, pd.Series]:
     return plain, bad
 
 
-def _datetime(col: pd.Series) -> tuple[pd.Series, pd.Series]:
+#: Dates are stored as naive UTC in nanoseconds; outside these bounds a date is a placeholder
+#: ('0001-01-01', '9999-12-31') or a typo, and would overflow the nanosecond range anyway.
+DATE_MIN, DATE_MAX = pd.Timestamp("1678-01-01"), pd.Timestamp("2261-12-31 23:59:59.999999")
+# text whose meaning depends on when the file is imported: never a recorded date
+_RELATIVE = re.compile(r"(?i)^(now|today|tomorrow|yesterday|\d{1,2}:\d{2}(:\d{2}(\.\d+)?)?\s*([ap]\.?m\.?)?)$")
+
+
+def _parse_dates(raw: pd.Series) -> pd.Series:
+    """``to_datetime(utc=True)`` per column; if pandas raises anyway, cell by cell (never a crash)."""
+    try:
+        return pd.to_datetime(raw, errors="coerce", format="mixed", utc=True)
+    except (ValueError, TypeError, OverflowError):
+        def one(v):
+            try:
+                return pd.to_datetime(v, errors="coerce", format="mixed", utc=True)
+            except (ValueError, TypeError, OverflowError):
+                return pd.NaT
+        return pd.Series([one(v) for v in raw], index=raw.index, dtype="datetime64[us, UTC]")
+
+
+def _datetime(col: pd.Series) -> tuple[pd.Series, pd.Series, pd.Series]:
+    """Parse dates/times, each cell on its own format; stored as naive UTC.
+
+    Cells with an offset or zone ('2024-01-05T10:00:00Z', '+02:00', '-0500') are converted to UTC;
+    cells without one are taken as UTC already. The zone is then dropped, so the column is
+    ``datetime64[ns]`` of UTC wall time.
+
+    Returns ``(values, not_a_date, out_of_range)``: the two masks mark present cells that do not
+    parse (relative words such as 'now' or 'today' and bare times included: their value would be the
+    import time) and dates outside [:data:`DATE_MIN`, :data:`DATE_MAX`].
+    """
     raw = _text(col)
     present = raw.notna()
+    none = present & False
     if not present.any():
-        return pd.Series(pd.NaT, index=col.index, dtype="datetime64[ns]"), present & False
-    parsed = pd.to_datetime(raw, errors="coerce", format="mixed")
-    bad = parsed.isna() & present
-    return parsed.astype("datetime64[ns]"), bad
+        return pd.Series(pd.NaT, index=col.index, dtype="datetime64[ns]"), none, none
+    relative = pd.Series([v is not None and _RELATIVE.match(v) is not None for v in raw], index=raw.index)
+    parsed = _parse_dates(raw.where(~relative, None)).dt.tz_localize(None)
+    out_of_range = parsed.notna() & ((parsed < DATE_MIN) | (parsed > DATE_MAX))
+    parsed = parsed.mask(out_of_range)
+    bad = parsed.isna() & present & ~out_of_range
+    return parsed.astype("datetime64[ns]"), bad, out_of_range
 
 
 _SCHEMAS = {
@@ -226,9 +260,12 @@ def validate_table(read: ReadResult, kind: str, file: str, mapping: dict | None 
             for i in bad[bad].index:
                 problems.append((i, canon, raw[i], f"{canon} is not a number"))
         elif canon in _DATETIME:
-            values, bad = _datetime(raw)
+            values, bad, out_of_range = _datetime(raw)
             for i in bad[bad].index:
                 problems.append((i, canon, raw[i], f"{canon} is not a date/time"))
+            for i in out_of_range[out_of_range].index:
+                problems.append((i, canon, raw[i], f"{canon} is out of range (dates from "
+                                                   f"{DATE_MIN:%Y-%m-%d} to {DATE_MAX:%Y-%m-%d})"))
         else:
             values = _text(raw)
             if canon == S.CATEGORY:

@@ -143,6 +143,18 @@ def test_failed_insert_rolls_back_the_whole_import(engine):
         assert conn.execute(select(Product.title).where(Product.product_id == "007")).scalar_one() == "Oak Board"
 
 
+def test_dates_with_offsets_round_trip_as_naive_utc(engine):
+    data = (b"order_id,product_id,ordered_at\n"
+            b"O1,P1,2024-01-05T10:00:00Z\nO2,P1,2024-01-05T10:00:00+02:00\nO3,P1,2024-01-05T10:00:00-0500\n"
+            b"O4,P1,now\nO5,P1,0001-01-01\n")
+    out = _import(engine, data, S.ORDERS)
+    assert out.rows_loaded == 3                                   # 'now' and year 1 are rejected, not stored
+    ws = load_workspace(engine, "shop")
+    assert ws.orders[S.ORDERED_AT].tolist() == [pd.Timestamp("2024-01-05 10:00"), pd.Timestamp("2024-01-05 08:00"),
+                                                 pd.Timestamp("2024-01-05 15:00")]
+    assert ws.orders[S.ORDERED_AT].dt.tz is None
+
+
 # --- workspaces ---------------------------------------------------------------------------------
 
 def test_list_imports_newest_first(engine):

@@ -219,3 +219,49 @@ def test_case01_values(shared_case, file):
         assert got == pytest.approx(value, abs=1e-6) if isinstance(value, (int, float)) else got == value, key
     if file == "catalog.csv":  # PT-3002 has an empty description: missing, never the text 'nan'
         assert r.valid.loc[r.valid[S.PRODUCT_ID] == "PT-3002", S.DESCRIPTION].iloc[0] is None
+
+
+# --- dates: time zones, range, relative words -----------------------------------------------------
+
+def test_dates_with_offsets_are_stored_as_naive_utc():
+    # Z, +02:00 and -0500 in one column (pandas alone raises on mixed offsets); no offset = UTC already
+    data = (b"order_id,product_id,ordered_at\n"
+            b"O1,P1,2024-01-05T10:00:00Z\n"
+            b"O2,P1,2024-01-05T10:00:00+02:00\n"
+            b"O3,P1,2024-01-05T10:00:00-0500\n"
+            b"O4,P1,2024-01-05 10:00\n"
+            b"O5,P1,\n")
+    r = load_table(data, "o.csv", S.ORDERS)
+    assert len(r.rejects) == 0
+    assert str(r.valid[S.ORDERED_AT].dtype) == "datetime64[ns]"          # naive
+    got = r.valid[S.ORDERED_AT].tolist()
+    assert got[:4] == [pd.Timestamp("2024-01-05 10:00"), pd.Timestamp("2024-01-05 08:00"),
+                       pd.Timestamp("2024-01-05 15:00"), pd.Timestamp("2024-01-05 10:00")]
+    assert pd.isna(got[4])
+
+
+def test_single_utc_date_loads():
+    r = load_table(b"order_id,product_id,ordered_at\nO1,P1,2024-01-05T10:00:00Z\n", "o.csv", S.ORDERS)
+    assert r.valid[S.ORDERED_AT].tolist() == [pd.Timestamp("2024-01-05 10:00")]
+
+
+@pytest.mark.parametrize("kind, header, value, reason", [
+    (S.ORDERS, "order_id,product_id,ordered_at", "0001-01-01", "ordered_at is out of range"),
+    (S.ORDERS, "order_id,product_id,ordered_at", "9999-12-31", "ordered_at is out of range"),
+    (S.ORDERS, "order_id,product_id,ordered_at", "1500-06-01T00:00:00+01:00", "ordered_at is out of range"),
+    (S.ORDERS, "order_id,product_id,ordered_at", "now", "ordered_at is not a date/time"),
+    (S.ORDERS, "order_id,product_id,ordered_at", "Today", "ordered_at is not a date/time"),
+    (S.ORDERS, "order_id,product_id,ordered_at", "tomorrow", "ordered_at is not a date/time"),
+    (S.ORDERS, "order_id,product_id,ordered_at", "yesterday", "ordered_at is not a date/time"),
+    (S.ORDERS, "order_id,product_id,ordered_at", "10:30", "ordered_at is not a date/time"),  # a time, no date
+    (S.REVIEWS, "product_id,text,created_at", "0001-01-01", "created_at is out of range"),
+    (S.REVIEWS, "product_id,text,created_at", "NOW", "created_at is not a date/time"),
+])
+def test_out_of_range_and_relative_dates_reject_the_row(kind, header, value, reason):
+    data = f"{header}\nA,B,{value}\nA,C,2024-03-01T12:00:00+01:00\n".encode()
+    r = load_table(data, "f.csv", kind)
+    (row, column, got, why), = rejects(r)
+    assert (row, column, got) == (2, header.split(",")[2], value)
+    assert why.startswith(reason)
+    col = S.ORDERED_AT if kind == S.ORDERS else S.CREATED_AT
+    assert r.valid[col].tolist() == [pd.Timestamp("2024-03-01 11:00")]
