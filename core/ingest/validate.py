@@ -111,8 +111,13 @@ def _text(col: pd.Series) -> pd.Series:
     return s.astype(object).where(~missing.to_numpy(dtype=bool), None)
 
 
-def _number(col: pd.Series) -> tuple[pd.Series, pd.Series]:
-    """Parse numbers ('12.5', '1,234.50'); returns (values, mask of present-but-unparseable)."""
+def _number(col: pd.Series) -> tuple[pd.Series, pd.Series, pd.Series]:
+    """Parse numbers ('12.5', '1,234.50').
+
+    Returns ``(values, unparseable, non_finite)``: float64 values (missing where a cell is blank,
+    unparseable or non-finite) and two masks of present cells that are not a number, or that are
+    'inf', 'Infinity', '1e400' (overflows to inf) and the like.
+    """
     raw = _text(col)
     cleaned = pd.Series([None if v is None else v.replace(" ", "").replace("\u00a0", "") for v in raw],
                         index=raw.index, dtype=object)
@@ -124,8 +129,10 @@ def _number(col: pd.Series) -> tuple[pd.Series, pd.Series]:
                          for v in cleaned[needs]], index=cleaned[needs].index, dtype=object)
         plain.loc[needs] = pd.to_numeric(alt, errors="coerce")
     plain = plain.astype("float64")
-    bad = plain.isna() & cleaned.notna()
-    return plain, bad
+    non_finite = pd.Series(np.isinf(plain.to_numpy()), index=plain.index)
+    plain = plain.mask(non_finite)
+    bad = plain.isna() & cleaned.notna() & ~non_finite
+    return plain, bad, non_finite
 
 
 #: Dates are stored as naive UTC in nanoseconds; outside these bounds a date is a placeholder
@@ -172,6 +179,9 @@ def _datetime(col: pd.Series) -> tuple[pd.Series, pd.Series, pd.Series]:
     return parsed.astype("datetime64[ns]"), bad, out_of_range
 
 
+#: PostgreSQL INTEGER, the column type of quantity and order_number
+INT_MAX = 2_147_483_647
+
 _SCHEMAS = {
     S.CATALOG: pa.DataFrameSchema({
         S.PRODUCT_ID: pa.Column(object, nullable=False),
@@ -184,11 +194,15 @@ _SCHEMAS = {
         S.QUANTITY: pa.Column(float, [pa.Check.gt(0, error="quantity must be > 0 (returns and cancellations "
                                                                "are not counted as purchases)"),
                                       pa.Check(lambda s: (s % 1) == 0, element_wise=False,
-                                               error="quantity must be a whole number")], nullable=False),
+                                               error="quantity must be a whole number"),
+                                      pa.Check.le(INT_MAX, error=f"quantity must be <= {INT_MAX:,}")],
+                              nullable=False),
         S.PRICE: pa.Column(float, pa.Check.ge(0, error="price must be >= 0"), nullable=True, required=False),
         S.ORDER_NUMBER: pa.Column(float, [pa.Check.ge(1, error="order_number must be >= 1"),
                                           pa.Check(lambda s: (s % 1) == 0, error="order_number must be a "
-                                                   "whole number")], nullable=True, required=False),
+                                                   "whole number"),
+                                          pa.Check.le(INT_MAX, error=f"order_number must be <= {INT_MAX:,}")],
+                                  nullable=True, required=False),
     }),
     S.REVIEWS: pa.DataFrameSchema({
         S.PRODUCT_ID: pa.Column(object, nullable=False),
@@ -256,9 +270,11 @@ def validate_table(read: ReadResult, kind: str, file: str, mapping: dict | None 
             continue
         raw = frame[mapping[canon]]
         if canon in _NUMERIC:
-            values, bad = _number(raw)
+            values, bad, non_finite = _number(raw)
             for i in bad[bad].index:
                 problems.append((i, canon, raw[i], f"{canon} is not a number"))
+            for i in non_finite[non_finite].index:
+                problems.append((i, canon, raw[i], f"{canon} must be a finite number"))
         elif canon in _DATETIME:
             values, bad, out_of_range = _datetime(raw)
             for i in bad[bad].index:

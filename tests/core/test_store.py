@@ -155,6 +155,15 @@ def test_dates_with_offsets_round_trip_as_naive_utc(engine):
     assert ws.orders[S.ORDERED_AT].dt.tz is None
 
 
+def test_largest_integer_quantity_round_trips_and_bigger_ones_are_never_stored(engine):
+    data = b"order_id,product_id,quantity,order_number\nO1,P1,2147483647,2147483647\nO2,P1,1e20,1\nO3,P1,2,1e20\n"
+    out = _import(engine, data, S.ORDERS)
+    assert out.rows_loaded == 1
+    ws = load_workspace(engine, "shop")
+    assert ws.orders[[S.ORDER_ID, S.QUANTITY]].values.tolist() == [["O1", 2_147_483_647]]
+    assert ws.orders[S.ORDER_NUMBER].tolist() == [2_147_483_647]
+
+
 # --- workspaces ---------------------------------------------------------------------------------
 
 def test_list_imports_newest_first(engine):

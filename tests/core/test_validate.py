@@ -265,3 +265,36 @@ def test_out_of_range_and_relative_dates_reject_the_row(kind, header, value, rea
     assert why.startswith(reason)
     col = S.ORDERED_AT if kind == S.ORDERS else S.CREATED_AT
     assert r.valid[col].tolist() == [pd.Timestamp("2024-03-01 11:00")]
+
+
+# --- numbers: 32-bit integers and finite values ---------------------------------------------------
+
+@pytest.mark.parametrize("column, value, reason", [
+    ("order_number", "1e20", "order_number must be <= 2,147,483,647"),
+    ("order_number", "2147483648", "order_number must be <= 2,147,483,647"),
+    ("quantity", "1e20", "quantity must be <= 2,147,483,647"),           # used to wrap to -2**63
+    ("quantity", "2147483648", "quantity must be <= 2,147,483,647"),
+    ("quantity", "inf", "quantity must be a finite number"),
+    ("order_number", "Infinity", "order_number must be a finite number"),
+])
+def test_integers_above_postgres_integer_or_non_finite_reject_the_row(column, value, reason):
+    data = f"order_id,product_id,{column}\nO1,P1,{value}\nO2,P1,2147483647\n".encode()
+    r = load_table(data, "o.csv", S.ORDERS)
+    assert rejects(r) == [(2, column, value, reason)]
+    assert r.valid[S.ORDER_ID].tolist() == ["O2"]
+    assert r.valid[column].tolist() == [2_147_483_647]
+
+
+@pytest.mark.parametrize("kind, header, value", [
+    (S.CATALOG, "product_id,title,price", "inf"),
+    (S.CATALOG, "product_id,title,price", "Infinity"),
+    (S.CATALOG, "product_id,title,price", "-inf"),
+    (S.CATALOG, "product_id,title,price", "1e400"),                        # overflows to inf
+    (S.ORDERS, "order_id,product_id,price", "INF"),
+    (S.REVIEWS, "product_id,text,rating", "inf"),
+])
+def test_non_finite_numbers_reject_the_row(kind, header, value):
+    col = header.split(",")[2]
+    r = load_table(f"{header}\nA,B,{value}\nC,D,3\n".encode(), "f.csv", kind)
+    assert rejects(r) == [(2, col, value, f"{col} must be a finite number")]
+    assert r.valid[col].tolist() == [3.0]
