@@ -20,7 +20,7 @@ class CustomerProfile:
     customer_id : str
     n_orders, n_lines, n_products : int
     last_order : str
-        ``ordered_at`` of the last order when dates exist, else "order #n" (order_number), else its id.
+        ``ordered_at`` of the last order when dates exist, else "#n" (its order_number), else its id.
     category_shares : DataFrame
         category, lines, share (in [0, 1], sums to 1), sorted by share descending.
     history : DataFrame
@@ -73,7 +73,7 @@ def customer_profile(customer_id, orders: pd.DataFrame, catalog: pd.DataFrame, l
     if S.ORDERED_AT in o and last_lines[S.ORDERED_AT].notna().any():
         last = str(pd.Timestamp(last_lines[S.ORDERED_AT].max()))
     elif S.ORDER_NUMBER in o and last_lines[S.ORDER_NUMBER].notna().any():
-        last = f"order #{int(last_lines[S.ORDER_NUMBER].max())} (id {last_id})"
+        last = f"#{int(last_lines[S.ORDER_NUMBER].max())}"
     else:
         last = f"order {last_id}"
     return CustomerProfile(cid, int(o[S.ORDER_ID].nunique()), int(len(o)), int(o[S.PRODUCT_ID].nunique()), last,

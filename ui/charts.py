@@ -49,9 +49,10 @@ def network_figure(graph: nx.Graph, positions: dict, node_category: dict, node_t
     nodes["category"] = [node_category.get(n, "") for n in nodes["id"]]
     nodes["title"] = [node_title.get(n, str(n)) for n in nodes["id"]]
     nodes["degree"] = [graph.degree(n) for n in nodes["id"]]
-    for cat, grp in nodes.groupby("category"):
+    palette = px.colors.qualitative.Dark24 + px.colors.qualitative.Light24  # 48 distinct colours
+    for i, (cat, grp) in enumerate(nodes.groupby("category")):
         fig.add_trace(go.Scattergl(x=grp["x"], y=grp["y"], mode="markers", name=str(cat),
-                                   marker=dict(size=6 + 2 * np.sqrt(grp["degree"])),
+                                   marker=dict(size=6 + 2 * np.sqrt(grp["degree"]), color=palette[i % len(palette)]),
                                    customdata=grp[["title", "id", "degree"]].to_numpy(),
                                    hovertemplate="%{customdata[0]}<br>id %{customdata[1]} · %{customdata[2]} links"
                                                  "<extra>%{fullData.name}</extra>"))

@@ -15,6 +15,8 @@ from ui.resources import get_engine
 
 def page_setup() -> str:
     """Return the current workspace name after drawing the sidebar picker."""
+    # again here: a page run on its own (deep link on a fresh server) still gets the wide layout
+    st.set_page_config(page_title="Cross-Sell Studio", page_icon="assets/logo.svg", layout="wide")
     state.keep_widget_state(st.session_state)
     engine = get_engine()
     names = list_workspaces(engine)["name"].tolist()

@@ -112,8 +112,9 @@ def wilson_interval(successes, trials, confidence: float = 0.95):
     denom = 1.0 + z2 / n_safe
     centre = (p + z2 / (2.0 * n_safe)) / denom
     half = z / denom * np.sqrt(p * (1.0 - p) / n_safe + z2 / (4.0 * n_safe ** 2))
-    low = np.where(empty, 0.0, np.clip(centre - half, 0.0, 1.0))
-    high = np.where(empty, 1.0, np.clip(centre + half, 0.0, 1.0))
+    # the bounds are exactly 0 with no successes and exactly 1 with no failures (no 1e-17 rounding dust)
+    low = np.where(empty | (s == 0), 0.0, np.clip(centre - half, 0.0, 1.0))
+    high = np.where(empty | (s == n), 1.0, np.clip(centre + half, 0.0, 1.0))
     if low.ndim == 0:
         return float(low), float(high)
     return low, high
