@@ -307,9 +307,13 @@ def validate_table(read: ReadResult, kind: str, file: str, mapping: dict | None 
             problems.append((idx, col, value, reason))
 
     if kind == S.CATALOG:
-        ids = typed[S.PRODUCT_ID]
-        dup = ids.notna() & ids.duplicated(keep="first")
-        first_line = dict(zip(ids[~dup & ids.notna()], lines[~dup & ids.notna()]))
+        # only rows that pass every other check compete for an id: the first valid row keeps it
+        # (a bad price on row 2 must not make the corrected row 3 a "duplicate" of a row never stored)
+        rejected = {p[0] for p in problems}
+        ids = typed[S.PRODUCT_ID][~typed.index.isin(list(rejected))]
+        ids = ids[ids.notna()]
+        dup = ids.duplicated(keep="first")
+        first_line = dict(zip(ids[~dup], lines[ids[~dup].index]))
         for i in dup[dup].index:
             problems.append((i, S.PRODUCT_ID, ids[i], f"duplicate product_id (first seen on row {first_line[ids[i]]})"))
 

@@ -146,6 +146,25 @@ def test_duplicate_product_id_rejected_naming_the_first_row():
     assert r.valid[[S.PRODUCT_ID, S.TITLE]].values.tolist() == [["A", "Mug"], ["B", "Cup"]]
 
 
+def test_duplicate_check_keeps_the_first_valid_row_not_the_first_row():
+    # row 2 is rejected for its price, so the corrected row 3 is the one kept
+    r = load_table(b"product_id,title,price\nA1,Old,abc\nA1,Fixed,5\n", "c.csv", S.CATALOG)
+    assert r.rows_loaded == 1
+    assert r.valid[[S.PRODUCT_ID, S.TITLE, S.PRICE]].values.tolist() == [["A1", "Fixed", 5.0]]
+    assert rejects(r) == [(2, "price", "abc", "price is not a number")]
+
+
+def test_later_valid_duplicates_name_the_kept_row():
+    # 2 bad price, 3 no title, 4 kept, 5 duplicate of 4, 6 bad price and a duplicate: one reason only
+    data = b"product_id,title,price\nA1,Old,abc\nA1,,1\nA1,Kept,2\nA1,Again,3\nA1,Bad,-1\n"
+    r = load_table(data, "c.csv", S.CATALOG)
+    assert rejects(r) == [(2, "price", "abc", "price is not a number"),
+                          (3, "title", "", "title is required but empty"),
+                          (5, "product_id", "A1", "duplicate product_id (first seen on row 4)"),
+                          (6, "price", "-1", "price must be >= 0")]
+    assert r.valid[S.TITLE].tolist() == ["Kept"]
+
+
 def test_required_value_empty_is_rejected():
     r = load_table(b"product_id,title\nA,Mug\n,Nameless\nC,\n", "cat.csv", S.CATALOG)
     assert rejects(r) == [(3, "product_id", "", "product_id is required but empty"),
