@@ -52,19 +52,47 @@ def _fold(name: str) -> str:
     return re.sub(r"[\s_\-().]+", "", name.lower())
 
 
+def _suggest(columns, kind: str, skip=()) -> tuple[dict[str, str], dict[str, str]]:
+    """``({canonical: source column}, {canonical: warning})`` for the canonical columns not in ``skip``.
+
+    An exact header (case-insensitive, stripped: 'Product_ID ') wins over folded names and synonyms
+    ('Product ID', 'SKU'), whatever the column order. When two headers fold to the same key and
+    neither is exact, the first is used and a warning names both.
+    """
+    cols = [str(c) for c in columns]
+    exact: dict[str, str] = {}
+    folded: dict[str, list[str]] = {}
+    for c in cols:
+        exact.setdefault(c.strip().lower(), c)
+        folded.setdefault(_fold(c), []).append(c)
+    wanted = [c for c in S.COLUMNS[kind] if c not in skip]
+    chosen = {canon: exact[canon] for canon in wanted if canon in exact}
+    used = set(chosen.values())
+    notes: dict[str, str] = {}
+    for canon in wanted:
+        if canon in chosen:
+            continue
+        for cand in (canon, *_SYNONYMS[kind].get(canon, ())):
+            srcs = [c for c in folded.get(_fold(cand), []) if c not in used]
+            if srcs:
+                chosen[canon] = srcs[0]
+                used.add(srcs[0])
+                if len(srcs) > 1:
+                    notes[canon] = (f"columns {', '.join(map(repr, srcs))} all read as {canon}; used "
+                                    f"{srcs[0]!r} (map {canon} explicitly if another one is meant)")
+                break
+    return {c: chosen[c] for c in S.COLUMNS[kind] if c in chosen}, notes
+
+
 def suggest_mapping(columns, kind: str) -> dict[str, str]:
-    """Suggest ``{canonical: source column}`` from exact names first, then header synonyms."""
+    """Suggest ``{canonical: source column}``: exact names first, then folded names and header synonyms.
+
+    An exact header (case-insensitive, stripped) always wins: in ``product_id, Product ID`` the
+    first is product_id. Each source column is suggested for at most one canonical column.
+    """
     if kind not in S.COLUMNS:
         raise ValueError(f"kind must be one of {S.KINDS}, got {kind!r}")
-    folded = {_fold(c): c for c in columns}
-    out: dict[str, str] = {}
-    for canon in S.COLUMNS[kind]:
-        for cand in (canon, *_SYNONYMS[kind].get(canon, ())):
-            src = folded.get(_fold(cand))
-            if src is not None and src not in out.values():
-                out[canon] = src
-                break
-    return out
+    return _suggest(columns, kind)[0]
 
 
 @dataclass(frozen=True)
@@ -242,13 +270,24 @@ def validate_table(read: ReadResult, kind: str, file: str, mapping: dict | None 
     Raises
     ------
     MappingError
-        The mapping names a column the file lacks, or a required column is missing.
+        The mapping names a column the file lacks or maps one column to two fields, or a required
+        column is missing.
     """
     if kind not in S.COLUMNS:
         raise ValueError(f"kind must be one of {S.KINDS}, got {kind!r}")
     frame = read.frame
-    auto = suggest_mapping(frame.columns, kind)
-    mapping = {**auto, **{k: v for k, v in (mapping or {}).items() if v}}
+    explicit = {k: v for k, v in (mapping or {}).items() if v}
+    targets: dict[str, list[str]] = {}
+    for canon, src in explicit.items():
+        targets.setdefault(src, []).append(canon)
+    twice = {src: canons for src, canons in targets.items() if len(canons) > 1}
+    if twice:
+        src, canons = next(iter(twice.items()))
+        raise MappingError(f"column {src!r} is mapped to more than one field ({', '.join(canons)}); map each "
+                           f"field to its own column", file=file, column=src)
+    # suggestions fill the fields not mapped explicitly, from the columns not mapped explicitly
+    auto, notes = _suggest([c for c in frame.columns if c not in targets], kind, skip=explicit)
+    mapping = {**auto, **explicit}
     for canon, src in mapping.items():
         if canon not in S.COLUMNS[kind]:
             raise MappingError(f"{canon!r} is not a {kind} field; fields are {', '.join(S.COLUMNS[kind])}",
@@ -333,6 +372,7 @@ def validate_table(read: ReadResult, kind: str, file: str, mapping: dict | None 
             valid[S.ORDER_NUMBER] = valid[S.ORDER_NUMBER].astype("Int64")
 
     warnings = []
+    warnings += [f"{file}: {notes[c]}" for c in mapping if c in notes]
     unmapped = [c for c in frame.columns if c not in mapping.values()]
     if unmapped:
         warnings.append(f"{file}: column(s) not used: {', '.join(map(str, unmapped))}")

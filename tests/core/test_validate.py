@@ -81,6 +81,53 @@ def test_suggest_mapping_orders_synonyms():
         S.QUANTITY: "Quantity", S.PRICE: "UnitPrice", S.ORDERED_AT: "InvoiceDate"}
 
 
+@pytest.mark.parametrize("columns, expected", [
+    (["product_id", "Product ID", "title"], "product_id"),       # exact name wins over a folded one...
+    (["Product ID", "product_id", "title"], "product_id"),       # ...whatever the column order
+    (["SKU", " Product_ID ", "title"], " Product_ID "),          # and over a synonym (case/space-insensitive)
+])
+def test_exact_canonical_header_wins_over_folded_and_synonym_matches(columns, expected):
+    assert suggest_mapping(columns, S.CATALOG)[S.PRODUCT_ID] == expected
+
+
+def test_exact_header_wins_when_loading():
+    r = load_table(b"product_id,Product ID,title\nA1,B1,t\n", "c.csv", S.CATALOG)
+    assert r.mapping == {S.PRODUCT_ID: "product_id", S.TITLE: "title"}
+    assert r.valid[S.PRODUCT_ID].tolist() == ["A1"]
+    assert r.warnings == ["c.csv: column(s) not used: Product ID"]
+
+
+def test_two_headers_folding_to_one_field_keep_the_first_and_warn():
+    r = load_table(b"Product-ID,product id,title\nA1,B1,t\n", "c.csv", S.CATALOG)
+    assert r.mapping[S.PRODUCT_ID] == "Product-ID"
+    assert r.valid[S.PRODUCT_ID].tolist() == ["A1"]
+    assert r.warnings == ["c.csv: columns 'Product-ID', 'product id' all read as product_id; used 'Product-ID' "
+                          "(map product_id explicitly if another one is meant)",
+                          "c.csv: column(s) not used: product id"]
+    # mapped explicitly: no warning about the guess
+    r = load_table(b"Product-ID,product id,title\nA1,B1,t\n", "c.csv", S.CATALOG,
+                   mapping={S.PRODUCT_ID: "product id"})
+    assert r.valid[S.PRODUCT_ID].tolist() == ["B1"]
+    assert r.warnings == ["c.csv: column(s) not used: Product-ID"]
+
+
+@pytest.mark.parametrize("mapping, match", [
+    ({S.PRODUCT_ID: "sku", S.TITLE: "sku"},
+     r"column 'sku': column 'sku' is mapped to more than one field \(product_id, title\)"),
+    ({S.TITLE: "sku", S.BRAND: "name", S.CATEGORY: "sku"}, r"column 'sku' is mapped to more than one field"),
+])
+def test_one_column_mapped_to_two_fields_raises_mapping_error(mapping, match):
+    with pytest.raises(MappingError, match=match) as exc:
+        load_table(b"sku,name\nA,b\n", "c.csv", S.CATALOG, mapping=mapping)
+    assert exc.value.column == "sku"
+
+
+def test_explicit_mapping_takes_its_column_away_from_the_suggestions():
+    # title -> 'sku' explicitly: 'sku' is no longer guessed as product_id, so product_id is missing
+    with pytest.raises(MappingError, match=r"required column\(s\) missing: product_id"):
+        load_table(b"sku,name\nA,b\n", "c.csv", S.CATALOG, mapping={S.TITLE: "sku"})
+
+
 # --- ids and text keep their spelling -------------------------------------------------------------
 
 def test_leading_zeros_kept_and_numbers_keep_their_spelling():
