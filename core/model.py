@@ -52,6 +52,8 @@ class ShopModel:
     def __post_init__(self):
         self._item_index = pd.Index(self.item_ids)
         self._customer_index = pd.Index(self.customer_ids)
+        #: ``(n_items,)`` integer code of each item's category (same code = same category)
+        self.category_codes = pd.factorize(pd.Series(self.categories, dtype=object))[0]
 
     @property
     def n_items(self) -> int:

@@ -33,12 +33,15 @@ def slate_hits(strategies: Sequence, test: pd.DataFrame, k: int = 10,
     customers = [c for c in truth.index if model.customer_row(c) >= 0]
     out = np.zeros((len(customers), len(strategies)), dtype=np.int8)
     total = len(customers) * len(strategies)
+    step = 64
     for j, strat in enumerate(strategies):
-        for i, c in enumerate(customers):
-            rec = strat.recommend(c, k)
-            out[i, j] = bool(truth[c].intersection(map(str, rec.ids)))
-            if progress and i % 50 == 0:
-                progress((j * len(customers) + i) / total, f"{strat.name}: customer {i + 1:,} of {len(customers):,}")
+        for start in range(0, len(customers), step):
+            chunk = customers[start:start + step]
+            for i, rec in enumerate(strat.recommend_many(chunk, k), start=start):
+                out[i, j] = bool(truth[customers[i]].intersection(map(str, rec.ids)))
+            if progress:
+                done = min(start + step, len(customers))
+                progress((j * len(customers) + done) / total, f"{strat.name}: customer {done:,} of {len(customers):,}")
     if progress:
         progress(1.0, "slates scored")
     return pd.DataFrame(out, index=pd.Index(customers, name=S.CUSTOMER_ID), columns=[s.name for s in strategies])

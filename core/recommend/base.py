@@ -45,8 +45,18 @@ class Strategy:
         self.model = model
         return self
 
-    def _scores(self, hist: np.ndarray, counts: np.ndarray):  # pragma: no cover - abstract
+    def _scores(self, hist: np.ndarray, counts: np.ndarray, prepared=None):  # pragma: no cover - abstract
         raise NotImplementedError
+
+    def _prepare(self, histories: list) -> list:
+        """Work shared by a batch of customers (``[(hist, counts), ...]``); one entry per customer."""
+        return [None] * len(histories)
+
+    def _check(self, k) -> None:
+        if self.model is None:
+            raise RuntimeError(f"{type(self).__name__}.recommend called before fit")
+        if not isinstance(k, (int, np.integer)) or isinstance(k, bool) or k < 1:
+            raise ValueError(f"k must be a positive int, got {k!r}")
 
     def recommend(self, customer_id, k: int = 10) -> Recommendations:
         """Top ``k`` items the customer has not bought.
@@ -64,14 +74,31 @@ class Strategy:
         ------
         RuntimeError if called before ``fit``; ValueError for k < 1.
         """
-        if self.model is None:
-            raise RuntimeError(f"{type(self).__name__}.recommend called before fit")
-        if not isinstance(k, (int, np.integer)) or k < 1:
-            raise ValueError(f"k must be a positive int, got {k!r}")
-        hist, counts = self.model.history(customer_id)
+        return self.recommend_many([customer_id], k)[0]
+
+    def recommend_many(self, customer_ids, k: int = 10, batch_size: int = 64) -> list:
+        """:meth:`recommend` for many customers; shared work (e.g. text similarity) is batched.
+
+        Returns
+        -------
+        list of Recommendations, aligned with ``customer_ids``.
+        """
+        self._check(k)
+        ids = list(customer_ids)
+        out = []
+        for start in range(0, len(ids), batch_size):
+            chunk = ids[start:start + batch_size]
+            hists = [self.model.history(c) for c in chunk]
+            live = [i for i, (h, _) in enumerate(hists) if len(h)]
+            prepared = dict(zip(live, self._prepare([hists[i] for i in live])))
+            for i, c in enumerate(chunk):
+                out.append(self._top(c, *hists[i], k, prepared.get(i)))
+        return out
+
+    def _top(self, customer_id, hist, counts, k, prepared) -> Recommendations:
         if len(hist) == 0:
             return Recommendations(str(customer_id), np.zeros(0, dtype=object), np.zeros(0), [])
-        scores, reason = self._scores(hist, counts)
+        scores, reason = self._scores(hist, counts, prepared)
         scores = scores.astype(np.float64, copy=True)
         scores[hist] = -np.inf
         finite = np.isfinite(scores) & (scores > 0)
@@ -87,8 +114,7 @@ class Strategy:
         """Long format: customer_id, rank (1-based), product_id, category, score, reason."""
         rows = []
         m = self.model
-        for c in customer_ids:
-            rec = self.recommend(c, k)
+        for c, rec in zip(customer_ids, self.recommend_many(customer_ids, k)):
             idx = m.item_index(rec.ids)
             for r, (pid, j, s, why) in enumerate(zip(rec.ids, idx, rec.scores, rec.reasons), start=1):
                 rows.append((str(c), r, pid, m.categories[j], float(s), why))

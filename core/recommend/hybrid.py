@@ -17,7 +17,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from core.recommend.base import Strategy, popularity_prior
-from core.recommend.text import text_neighbour_scores
+from core.recommend.text import text_neighbour_scores_batch
 
 
 @dataclass(frozen=True)
@@ -61,7 +61,12 @@ class CrossCategoryHybrid(Strategy):
         self._pop = popularity_prior(model)
         return self
 
-    def _scores(self, hist, counts):
+    def _prepare(self, histories):
+        if self.weights.text > 0 and self.model.embeddings is not None:
+            return text_neighbour_scores_batch(self.model, [h[: self.max_anchors] for h, _ in histories])
+        return [None] * len(histories)
+
+    def _scores(self, hist, counts, prepared=None):
         m, w = self.model, self.weights
         c = np.log1p(counts)
         rows = m.affinity[hist]
@@ -70,7 +75,7 @@ class CrossCategoryHybrid(Strategy):
         use_text = w.text > 0 and m.embeddings is not None
         if use_text:
             anchors = hist[: self.max_anchors]
-            t, best = text_neighbour_scores(m, anchors)
+            t, best = prepared if prepared is not None else self._prepare([(hist, counts)])[0]
             t_pos = np.where(np.isfinite(t), np.maximum(t, 0.0), 0.0)
         else:
             anchors, t, best, t_pos = hist[:0], None, None, np.zeros(m.n_items)

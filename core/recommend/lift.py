@@ -14,7 +14,7 @@ class LiftOnly(Strategy):
 
     name = "lift only"
 
-    def _scores(self, hist, counts):
+    def _scores(self, hist, counts, prepared=None):
         m = self.model
         rows = m.lift[hist]
         scores = np.full(m.n_items, -np.inf)

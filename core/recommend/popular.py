@@ -14,7 +14,7 @@ class PopularUnseenCategories(Strategy):
 
     name = "popular in unseen categories"
 
-    def _scores(self, hist, counts):
+    def _scores(self, hist, counts, prepared=None):
         m = self.model
         seen = bought_categories(m, hist)
         pop = m.item_counts.astype(np.float64)

@@ -19,12 +19,35 @@ def text_neighbour_scores(model, anchors: np.ndarray) -> tuple[np.ndarray, np.nd
     (sim ``(n_items,)`` in [-1, 1] or -inf where no anchor is of another category,
      best ``(n_items,)`` anchor position in ``anchors``)
     """
+    return text_neighbour_scores_batch(model, [np.asarray(anchors)])[0]
+
+
+def text_neighbour_scores_batch(model, anchor_lists: list) -> list:
+    """:func:`text_neighbour_scores` for many customers with one matrix product.
+
+    Parameters
+    ----------
+    anchor_lists : list of ``(m_i,)`` item-index arrays (each non-empty).
+
+    Returns
+    -------
+    list of (sim ``(n_items,)``, best ``(n_items,)``), aligned with ``anchor_lists``.
+    """
+    if not anchor_lists:
+        return []
     e = model.embeddings
-    sims = e[anchors] @ e.T                                   # (m, n_items)
-    same = model.categories[anchors][:, None] == model.categories[None, :]
-    sims = np.where(same, -np.inf, sims)
-    best = np.argmax(sims, axis=0)
-    return sims[best, np.arange(sims.shape[1])], best
+    codes = model.category_codes
+    allanchors = np.concatenate(anchor_lists)
+    sims = e[allanchors] @ e.T                                            # (sum m_i, n_items)
+    sims[codes[allanchors][:, None] == codes[None, :]] = -np.inf
+    out, start = [], 0
+    cols = np.arange(sims.shape[1])
+    for anchors in anchor_lists:
+        block = sims[start:start + len(anchors)]
+        best = np.argmax(block, axis=0)
+        out.append((block[best, cols], best))
+        start += len(anchors)
+    return out
 
 
 class TextNeighbours(Strategy):
@@ -38,12 +61,15 @@ class TextNeighbours(Strategy):
             raise ValueError(f"max_anchors must be >= 1, got {max_anchors}")
         self.max_anchors = max_anchors
 
-    def _scores(self, hist, counts):
-        m = self.model
-        if m.embeddings is None:
+    def _prepare(self, histories):
+        if self.model.embeddings is None:
             raise RuntimeError("text neighbours need embeddings; build with text enabled")
+        return text_neighbour_scores_batch(self.model, [h[: self.max_anchors] for h, _ in histories])
+
+    def _scores(self, hist, counts, prepared=None):
+        m = self.model
         anchors = hist[: self.max_anchors]
-        sim, best = text_neighbour_scores(m, anchors)
+        sim, best = prepared if prepared is not None else self._prepare([(hist, counts)])[0]
 
         def reason(j):
             h = anchors[best[j]]
