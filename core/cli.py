@@ -35,6 +35,16 @@ class _StderrProgress:
             self.last_t, self.last_f = now, frac
 
 
+def _present(v) -> bool:
+    """A reject's column/value is given (a malformed line has neither; never print it as 'nan')."""
+    return v is not None and not (isinstance(v, float) and v != v)
+
+
+def _where(column, value) -> str:
+    parts = ([f", column {column!r}"] if _present(column) else []) + ([f", value {value!r}"] if _present(value) else [])
+    return "".join(parts)
+
+
 def _read_inputs(args) -> tuple[pd.DataFrame, pd.DataFrame, pd.DataFrame, pd.DataFrame]:
     from core.ingest import load_table
     from core.workspace import DEMO_DIR, DEMO_FILES
@@ -55,15 +65,18 @@ def _read_inputs(args) -> tuple[pd.DataFrame, pd.DataFrame, pd.DataFrame, pd.Dat
         tables[kind] = res.valid
         print(f"{path}: {res.rows_loaded:,} of {res.rows_read:,} rows loaded, {res.rows_rejected:,} rejected "
               f"(encoding {res.encoding}, delimiter {res.delimiter!r})", file=sys.stderr)
+        for w in res.warnings:
+            print(f"  warning: {w}", file=sys.stderr)
         for r in res.rejects.head(10).itertuples(index=False):
-            print(f"  rejected: file {r.file!r}, row {r.row}, column {r.column!r}, value {r.value!r}: {r.reason}",
-                  file=sys.stderr)
+            print(f"  rejected: file {r.file!r}, row {r.row}{_where(r.column, r.value)}: {r.reason}", file=sys.stderr)
         if len(res.rejects) > 10:
             print(f"  ... {len(res.rejects) - 10:,} more problems in rejected_rows.csv", file=sys.stderr)
         if args.strict and len(res.rejects):
             r = res.rejects.iloc[0]
-            raise SchemaError(f"{r['reason']} (value {r['value']!r}); --strict refuses files with rejected rows",
-                              file=str(path), row=int(r["row"]), column=r["column"])
+            value = f" (value {r['value']!r})" if _present(r["value"]) else ""
+            raise SchemaError(f"{r['reason']}{value}; --strict refuses files with rejected rows",
+                              file=str(path), row=int(r["row"]),
+                              column=r["column"] if _present(r["column"]) else None)
         rejects.append(res.rejects)
     reviews = tables.get(S.REVIEWS, pd.DataFrame(columns=list(S.REVIEWS_COLUMNS)))
     return tables[S.CATALOG], tables[S.ORDERS], reviews, pd.concat(rejects, ignore_index=True)

@@ -360,9 +360,7 @@ def validate_table(read: ReadResult, kind: str, file: str, mapping: dict | None 
     rej_rows = [(file, int(lines[i]), source.get(col, col), None if v is None or (isinstance(v, float) and np.isnan(v))
                  else str(v), reason) for i, col, v, reason in problems]
     rej_rows += [(file, line, None, None, reason) for line, reason in read.malformed]
-    rejects = pd.DataFrame(rej_rows, columns=list(S.REJECT_COLUMNS)).sort_values(["row", "column"],
-                                                                                na_position="first",
-                                                                                kind="stable")
+    rejects = _rejects_frame(rej_rows).sort_values(["row", "column"], na_position="first", kind="stable")
     bad_idx = {p[0] for p in problems}
     valid = typed.drop(index=list(bad_idx)) if bad_idx else typed
     valid = valid.assign(_line=lines[valid.index].to_numpy()).reset_index(drop=True)
@@ -372,12 +370,22 @@ def validate_table(read: ReadResult, kind: str, file: str, mapping: dict | None 
             valid[S.ORDER_NUMBER] = valid[S.ORDER_NUMBER].astype("Int64")
 
     warnings = []
+    if len(frame) == 0 and not read.malformed:
+        warnings.append(f"{file}: no data rows (only a header)")
     warnings += [f"{file}: {notes[c]}" for c in mapping if c in notes]
     unmapped = [c for c in frame.columns if c not in mapping.values()]
     if unmapped:
         warnings.append(f"{file}: column(s) not used: {', '.join(map(str, unmapped))}")
     return ValidationResult(kind, file, valid, rejects.reset_index(drop=True), len(frame) + len(read.malformed),
                             read.encoding, read.delimiter, mapping, warnings)
+
+
+def _rejects_frame(rows: list[tuple]) -> pd.DataFrame:
+    """The reject report as a frame: ``row`` int64, the rest object so a missing column/value stays
+    ``None`` (pandas' string inference would turn it into NaN, printed as 'nan')."""
+    cols = list(zip(*rows)) if rows else [()] * len(S.REJECT_COLUMNS)
+    return pd.DataFrame({name: pd.Series(list(vals), dtype="int64" if name == "row" else object)
+                         for name, vals in zip(S.REJECT_COLUMNS, cols)})
 
 
 def load_table(data: bytes, name: str, kind: str, mapping: dict | None = None) -> ValidationResult:

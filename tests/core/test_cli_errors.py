@@ -47,3 +47,16 @@ def test_out_inside_a_file_exits_2(tmp_path, capsys):
     (tmp_path / "taken").write_text("not a folder")
     assert build(tmp_path, CATALOG, out=tmp_path / "taken" / "sub") == 2
     assert f"is inside '{tmp_path / 'taken'}', which is a file" in capsys.readouterr().err
+
+
+def test_strict_message_for_a_malformed_line_has_no_nan(tmp_path, capsys):
+    assert build(tmp_path, b"product_id,title\nA1,Mug\nB2,Cup,extra\n", "catalog.csv", "--strict") == 2
+    err = capsys.readouterr().err
+    assert "row 3: expected 2 fields, found 3; --strict refuses files with rejected rows" in err
+    assert "rejected: file" in err and "row 3: expected 2 fields" in err
+    assert "nan" not in err.lower() and "None" not in err
+
+
+def test_header_only_file_is_reported_as_a_warning(tmp_path, capsys):
+    build(tmp_path, b"product_id,title\n", "catalog.csv")
+    assert "warning: " + str(tmp_path / "catalog.csv") + ": no data rows" in capsys.readouterr().err

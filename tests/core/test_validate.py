@@ -364,3 +364,29 @@ def test_non_finite_numbers_reject_the_row(kind, header, value):
     r = load_table(f"{header}\nA,B,{value}\nC,D,3\n".encode(), "f.csv", kind)
     assert rejects(r) == [(2, col, value, f"{col} must be a finite number")]
     assert r.valid[col].tolist() == [3.0]
+
+
+# --- report: empty files and missing values in rejects --------------------------------------------
+
+@pytest.mark.parametrize("data", [b"product_id,title\n", b"product_id,title\r\n\r\n\r\n"])
+def test_header_without_data_rows_warns(data):
+    r = load_table(data, "cat.csv", S.CATALOG)
+    assert (r.rows_read, r.rows_loaded, r.rows_rejected) == (0, 0, 0)      # a warning, not an error
+    assert r.warnings == ["cat.csv: no data rows (only a header)"]
+
+
+def test_file_whose_rows_are_all_malformed_does_not_claim_no_data_rows():
+    r = load_table(b"product_id,title\nA,B,C\n", "cat.csv", S.CATALOG)
+    assert not any("no data rows" in w for w in r.warnings) and r.rows_rejected == 1
+
+
+def test_rejects_keep_missing_column_and_value_as_none_never_nan():
+    # pandas 3 infers a string dtype for columns of str/None and turns None into NaN
+    r = load_table(b"product_id,title,price\nA,Mug,abc\nB,Cup,1,extra\n", "cat.csv", S.CATALOG)
+    assert rejects(r) == [(2, "price", "abc", "price is not a number"), (3, None, None, "expected 3 fields, found 4")]
+    assert r.rejects.loc[1, "column"] is None and r.rejects.loc[1, "value"] is None
+    assert str(r.rejects["row"].dtype) == "int64"
+    only_malformed = load_table(b"product_id,title\nA,B,C\n", "cat.csv", S.CATALOG)
+    assert only_malformed.rejects.loc[0, "value"] is None
+    empty = load_table(b"product_id,title\nA,B\n", "cat.csv", S.CATALOG).rejects
+    assert list(empty.columns) == list(S.REJECT_COLUMNS) and len(empty) == 0
