@@ -38,6 +38,8 @@ class FileReport:
                + (f", delimiter {v.delimiter!r}" if v.delimiter else "") + ")")
         if o.replaced:
             msg += f"; {o.replaced:,} stored rows replaced by the new version"
+        if v.rows_read == 0:
+            msg += "; the file has no data rows (only a header)"
         return msg
 
 
