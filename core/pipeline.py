@@ -86,6 +86,8 @@ def build_model(catalog: pd.DataFrame, orders: pd.DataFrame, reviews: pd.DataFra
     if settings.use_text and embed is None:
         raise ValueError("embed is required when settings.use_text is True")
     p(0.0, "building baskets")
+    if S.LINE_TYPE in orders:  # cancellations, adjustments, fees... are stored but never form baskets
+        orders = orders[orders[S.LINE_TYPE].isin([S.PRODUCT_LINE])]
     item_ids = catalog[S.PRODUCT_ID].astype(str).to_numpy(dtype=object)
     baskets = build_baskets(orders, item_ids)
     n = len(item_ids)

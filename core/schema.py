@@ -28,6 +28,8 @@ RATING = "rating"
 CREATED_AT = "created_at"
 
 # derived
+LINE_TYPE = "line_type"       # orders: "product" counts for baskets; other values say why not (core.ingest.clean)
+PRODUCT_LINE = "product"
 CATEGORY_L1 = "category_l1"   # top level of the category path ("department")
 CATEGORY_L2 = "category_l2"   # second level ("aisle"); equals L1 when the path has one level
 CATEGORY_SEP = ">"

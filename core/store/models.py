@@ -45,6 +45,9 @@ class OrderLine(Base):
     price: Mapped[float | None] = mapped_column(Float)
     ordered_at: Mapped[datetime | None] = mapped_column(DateTime)
     order_number: Mapped[int | None] = mapped_column(Integer)
+    #: "product" (counts for baskets) or why it does not: "cancellation", "non_positive_quantity",
+    #: "non_product", "not_in_catalog" (core.ingest.clean). Stored either way: nothing is lost.
+    line_type: Mapped[str | None] = mapped_column(String(24), default="product")
     __table_args__ = (Index("ix_order_lines_ws_order", "workspace_id", "order_id"),)
 
 
@@ -74,7 +77,24 @@ class ImportLog(Base):
     encoding: Mapped[str] = mapped_column(String(40))
     delimiter: Mapped[str] = mapped_column(String(8))
     created_at: Mapped[datetime] = mapped_column(DateTime, default=_now)
+    added: Mapped[int | None] = mapped_column(Integer)
+    changed: Mapped[int | None] = mapped_column(Integer)
+    unchanged: Mapped[int | None] = mapped_column(Integer)
+    mapping: Mapped[str | None] = mapped_column(Text)     # JSON {canonical: source header}
+    report: Mapped[str | None] = mapped_column(Text)      # JSON: warnings, cleaning counts, number formats
     __table_args__ = (UniqueConstraint("workspace_id", "kind", "content_hash", name="uq_import_content"),)
+
+
+class MappingPreset(Base):
+    """A user's saved column mapping, per workspace and kind."""
+    __tablename__ = "mapping_presets"
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    workspace_id: Mapped[int] = mapped_column(ForeignKey("workspaces.id", ondelete="CASCADE"))
+    kind: Mapped[str] = mapped_column(String(20))
+    name: Mapped[str] = mapped_column(String(100))
+    mapping: Mapped[str] = mapped_column(Text)            # JSON {canonical: source header}
+    created_at: Mapped[datetime] = mapped_column(DateTime, default=_now)
+    __table_args__ = (UniqueConstraint("workspace_id", "kind", "name", name="uq_preset_name"),)
 
 
 class EmbeddingCache(Base):

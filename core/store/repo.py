@@ -2,18 +2,19 @@
 from __future__ import annotations
 
 import hashlib
+import json
 import re
 from dataclasses import dataclass, field
 
 import numpy as np
 import pandas as pd
-from sqlalchemy import delete, func, insert, select
+from sqlalchemy import delete, func, insert, or_, select
 from sqlalchemy.engine import Engine
 
 from core import schema as S
 from core.errors import WorkspaceError
 from core.ingest.validate import ValidationResult
-from core.store.models import EmbeddingCache, ImportLog, OrderLine, Product, Review, Workspace
+from core.store.models import EmbeddingCache, ImportLog, MappingPreset, OrderLine, Product, Review, Workspace
 
 _NAME_RE = re.compile(r"^[\w .\-]{1,100}$")
 _CHUNK = 500
@@ -59,7 +60,7 @@ def delete_workspace(engine: Engine, name: str) -> None:
     """Delete a workspace and everything in it (one transaction)."""
     with engine.begin() as conn:
         wid = _workspace_id(conn, name)
-        for model in (OrderLine, Review, Product, ImportLog):
+        for model in (OrderLine, Review, Product, ImportLog, MappingPreset):
             conn.execute(delete(model).where(model.workspace_id == wid))
         conn.execute(delete(Workspace).where(Workspace.id == wid))
 
@@ -68,9 +69,10 @@ def delete_workspace(engine: Engine, name: str) -> None:
 class ImportOutcome:
     """What an import did.
 
-    ``skipped`` is True when the same bytes were already imported into this workspace as this kind
-    (nothing was written). ``replaced`` counts stored rows superseded by the new file (products with
-    the same product_id, order lines of the same order_id).
+    ``skipped`` is True when these exact bytes are already the latest import of this kind in this
+    workspace (nothing was written). ``added`` / ``changed`` / ``unchanged`` count catalog products
+    (by product_id), orders (by order_id) or reviews; ``replaced`` counts stored rows superseded by
+    the new file.
     """
 
     kind: str
@@ -79,6 +81,9 @@ class ImportOutcome:
     rows_loaded: int
     replaced: int = 0
     unknown_products: pd.DataFrame = field(default_factory=lambda: pd.DataFrame(columns=[S.PRODUCT_ID, "lines"]))
+    added: int = 0
+    changed: int = 0
+    unchanged: int = 0
 
 
 def _column_values(col: pd.Series) -> list:
@@ -96,11 +101,49 @@ def _records(frame: pd.DataFrame, columns, wid: int) -> list[dict]:
     return [dict(zip(cols, row)) for row in zip(*values)]
 
 
-def import_result(engine: Engine, workspace: str, result: ValidationResult, digest: str) -> ImportOutcome:
-    """Write a validated file into ``workspace`` in one transaction.
+def _existing(conn, model, wid: int, key: str, keys: list, columns) -> pd.DataFrame:
+    col = getattr(model, key)
+    rows = []
+    for i in range(0, len(keys), _CHUNK):
+        rows += conn.execute(select(*[getattr(model, c) for c in columns]).where(
+            model.workspace_id == wid, col.in_(keys[i:i + _CHUNK]))).all()
+    return pd.DataFrame(rows, columns=list(columns))
 
-    Catalog rows upsert by product_id; order lines replace stored lines of the same order_id; reviews
-    append. The same content (``digest``) imported twice as the same kind is skipped.
+
+def _comparable(frame: pd.DataFrame, columns) -> pd.Series:
+    """One hashable tuple per row (missing -> None, floats rounded) for change detection."""
+    parts = []
+    for c in columns:
+        vals = _column_values(frame[c]) if c in frame else [None] * len(frame)
+        parts.append([round(v, 9) if isinstance(v, float) else v for v in vals])
+    return pd.Series(list(zip(*parts)), index=frame.index, dtype=object)
+
+
+def _diff_by_key(conn, model, wid: int, frame: pd.DataFrame, key: str, columns) -> tuple[set, set, set]:
+    """(added, changed, unchanged) keys of ``frame`` against what is stored (per key, all its rows)."""
+    keys = pd.unique(frame[key]).tolist()
+    old = _existing(conn, model, wid, key, keys, columns)
+    new_sig = _comparable(frame, columns).groupby(frame[key].to_numpy()).agg(lambda s: tuple(sorted(s, key=repr)))
+    if old.empty:
+        return set(keys), set(), set()
+    old_sig = _comparable(old, columns).groupby(old[key].to_numpy()).agg(lambda s: tuple(sorted(s, key=repr)))
+    added = set(keys) - set(old_sig.index)
+    same = {k for k in set(keys) & set(old_sig.index) if old_sig[k] == new_sig[k]}
+    return added, set(keys) - added - same, same
+
+
+def import_result(engine: Engine, workspace: str, result: ValidationResult, digest: str,
+                  report: dict | None = None) -> ImportOutcome:
+    """Write a validated file into ``workspace`` in one transaction (all of it or nothing).
+
+    * catalog: upsert by product_id (added / changed / unchanged products are counted; unchanged
+      rows are not rewritten);
+    * orders: the lines of each order_id in the file replace the stored lines of that order;
+    * reviews: appended, except rows identical (product_id, text, rating, customer_id, created_at)
+      to a stored review.
+
+    Importing bytes that are already the latest import of this kind is skipped; re-importing an
+    older file after a newer one applies it again (its content is what the user wants now).
 
     Parameters
     ----------
@@ -108,9 +151,12 @@ def import_result(engine: Engine, workspace: str, result: ValidationResult, dige
     workspace : str
         Created if missing.
     result : ValidationResult
-        Only ``result.valid`` is written; rejects are the caller's to show.
+        Only ``result.valid`` is written (plus its ``line_type`` column when present); rejects are
+        the caller's to show.
     digest : str
         :func:`content_hash` of the uploaded bytes.
+    report : dict, optional
+        JSON-serialisable details stored in the import log (warnings, cleaning counts, ...).
 
     Returns
     -------
@@ -119,36 +165,58 @@ def import_result(engine: Engine, workspace: str, result: ValidationResult, dige
     wid = ensure_workspace(engine, workspace)
     model = _TABLES[result.kind]
     frame = result.valid
+    columns = list(S.COLUMNS[result.kind]) + ([S.LINE_TYPE] if S.LINE_TYPE in frame.columns else [])
     replaced = 0
     with engine.begin() as conn:
-        seen = conn.execute(select(ImportLog.id).where(ImportLog.workspace_id == wid, ImportLog.kind == result.kind,
-                                                       ImportLog.content_hash == digest)).scalar()
-        if seen is not None:
+        latest = conn.execute(select(ImportLog.content_hash).where(
+            ImportLog.workspace_id == wid, ImportLog.kind == result.kind).order_by(ImportLog.id.desc()).limit(1)).scalar()
+        if latest == digest:
             return ImportOutcome(result.kind, result.file, True, 0, 0, _unknown_products(conn, wid))
+        # an older import of the same bytes is re-applied: its log row moves to the top
+        conn.execute(delete(ImportLog).where(ImportLog.workspace_id == wid, ImportLog.kind == result.kind,
+                                             ImportLog.content_hash == digest))
+        has_rows = conn.execute(select(func.count()).select_from(model).where(model.workspace_id == wid)).scalar()
         key = {S.CATALOG: S.PRODUCT_ID, S.ORDERS: S.ORDER_ID}.get(result.kind)
-        if key is not None and len(frame):
-            has_rows = conn.execute(select(func.count()).select_from(model).where(model.workspace_id == wid)).scalar()
-            if has_rows:
-                keys = pd.unique(frame[key]).tolist()
-                col = getattr(model, key)
-                for i in range(0, len(keys), _CHUNK):
-                    replaced += conn.execute(delete(model).where(model.workspace_id == wid,
-                                                                 col.in_(keys[i:i + _CHUNK]))).rowcount
-        records = _records(frame, S.COLUMNS[result.kind], wid)
+        if key is not None:
+            if has_rows and len(frame):
+                added, changed, same = _diff_by_key(conn, model, wid, frame, key, [c for c in columns if c != "workspace_id"])
+            else:
+                added, changed, same = set(pd.unique(frame[key])) if len(frame) else set(), set(), set()
+            write = frame[frame[key].isin(added | changed)]
+            stale = list(changed)
+            col = getattr(model, key)
+            for i in range(0, len(stale), _CHUNK):
+                replaced += conn.execute(delete(model).where(model.workspace_id == wid,
+                                                             col.in_(stale[i:i + _CHUNK]))).rowcount
+            n_added, n_changed, n_same = len(added), len(changed), len(same)
+        else:
+            write = frame
+            if has_rows and len(frame):
+                sig_cols = [c for c in S.REVIEWS_COLUMNS]
+                old = _existing(conn, model, wid, S.PRODUCT_ID, pd.unique(frame[S.PRODUCT_ID]).tolist(), sig_cols)
+                known = set(_comparable(old, sig_cols))
+                dup = _comparable(frame, sig_cols).isin(known).to_numpy()
+                write = frame[~dup]
+            n_added, n_changed, n_same = len(write), 0, len(frame) - len(write)
+        records = _records(write, columns, wid)
         for i in range(0, len(records), 20000):
             conn.execute(insert(model), records[i:i + 20000])
         conn.execute(insert(ImportLog).values(
             workspace_id=wid, kind=result.kind, file_name=result.file, content_hash=digest,
             rows_read=result.rows_read, rows_loaded=result.rows_loaded, rows_rejected=result.rows_rejected,
-            encoding=result.encoding, delimiter=result.delimiter))
+            encoding=result.encoding, delimiter=result.delimiter, added=n_added, changed=n_changed,
+            unchanged=n_same, mapping=json.dumps(result.mapping, ensure_ascii=False),
+            report=json.dumps(report or {"warnings": list(result.warnings)}, ensure_ascii=False, default=str)))
         unknown = _unknown_products(conn, wid)
-    return ImportOutcome(result.kind, result.file, False, len(frame), int(replaced), unknown)
+    return ImportOutcome(result.kind, result.file, False, len(frame), int(replaced), unknown, n_added, n_changed,
+                         n_same)
 
 
 def _unknown_products(conn, wid: int) -> pd.DataFrame:
     known = select(Product.product_id).where(Product.workspace_id == wid)
+    is_product = or_(OrderLine.line_type.is_(None), OrderLine.line_type.in_((S.PRODUCT_LINE, "not_in_catalog")))
     rows = conn.execute(select(OrderLine.product_id, func.count()).where(
-        OrderLine.workspace_id == wid, OrderLine.product_id.not_in(known)).group_by(OrderLine.product_id)
+        OrderLine.workspace_id == wid, is_product, OrderLine.product_id.not_in(known)).group_by(OrderLine.product_id)
         .order_by(func.count().desc())).all()
     return pd.DataFrame(rows, columns=[S.PRODUCT_ID, "lines"])
 
@@ -158,11 +226,13 @@ def list_imports(engine: Engine, workspace: str) -> pd.DataFrame:
     with engine.connect() as conn:
         wid = _workspace_id(conn, workspace)
         rows = conn.execute(select(ImportLog.created_at, ImportLog.kind, ImportLog.file_name, ImportLog.rows_read,
-                                   ImportLog.rows_loaded, ImportLog.rows_rejected, ImportLog.encoding,
-                                   ImportLog.delimiter, ImportLog.content_hash)
+                                   ImportLog.rows_loaded, ImportLog.rows_rejected, ImportLog.added,
+                                   ImportLog.changed, ImportLog.unchanged, ImportLog.encoding,
+                                   ImportLog.delimiter, ImportLog.mapping, ImportLog.report, ImportLog.content_hash)
                             .where(ImportLog.workspace_id == wid).order_by(ImportLog.id.desc())).all()
-    return pd.DataFrame(rows, columns=["time", "kind", "file", "rows_read", "rows_loaded", "rows_rejected",
-                                       "encoding", "delimiter", "content_hash"])
+    return pd.DataFrame(rows, columns=["time", "kind", "file", "rows_read", "rows_loaded", "rows_rejected", "added",
+                                       "changed", "unchanged", "encoding", "delimiter", "mapping", "report",
+                                       "content_hash"])
 
 
 @dataclass(frozen=True)
@@ -182,6 +252,8 @@ class WorkspaceData:
         """Products named by order lines but absent from the catalog: product_id, lines."""
         known = set(self.catalog[S.PRODUCT_ID])
         mask = ~self.orders[S.PRODUCT_ID].isin(known)
+        if S.LINE_TYPE in self.orders:
+            mask &= self.orders[S.LINE_TYPE].isin([S.PRODUCT_LINE, "not_in_catalog"])
         vc = self.orders.loc[mask, S.PRODUCT_ID].value_counts()
         return pd.DataFrame({S.PRODUCT_ID: vc.index.astype(str), "lines": vc.to_numpy()})
 
@@ -212,7 +284,7 @@ def load_workspace(engine: Engine, workspace: str) -> WorkspaceData:
     with engine.connect() as conn:
         wid = _workspace_id(conn, workspace)
         catalog = _frame(conn, Product, wid, S.CATALOG_COLUMNS)
-        orders = _frame(conn, OrderLine, wid, S.ORDERS_COLUMNS)
+        orders = _frame(conn, OrderLine, wid, (*S.ORDERS_COLUMNS, S.LINE_TYPE))
         reviews = _frame(conn, Review, wid, S.REVIEWS_COLUMNS)
         fp = _fingerprint(conn, workspace, wid)
     for frame, cols in ((catalog, (S.PRICE,)), (orders, (S.PRICE,)), (reviews, (S.RATING,))):
@@ -221,6 +293,7 @@ def load_workspace(engine: Engine, workspace: str) -> WorkspaceData:
     for c in (S.ORDERED_AT,):
         orders[c] = pd.to_datetime(orders[c])
     orders[S.QUANTITY] = orders[S.QUANTITY].astype("int64")
+    orders[S.LINE_TYPE] = orders[S.LINE_TYPE].fillna(S.PRODUCT_LINE).astype(object)
     orders[S.ORDER_NUMBER] = pd.array(orders[S.ORDER_NUMBER], dtype="Int64")
     return WorkspaceData(workspace, catalog, orders, reviews, fp)
 
@@ -253,3 +326,30 @@ def put_cached_vectors(engine: Engine, model_id: str, hashes: list[str], vectors
     with engine.begin() as conn:
         for i in range(0, len(recs), 5000):
             conn.execute(insert(EmbeddingCache), recs[i:i + 5000])
+
+
+def save_preset(engine: Engine, workspace: str, kind: str, name: str, mapping: dict) -> None:
+    """Save (or overwrite) a named column mapping ``{canonical: source header}`` for a workspace."""
+    if kind not in S.KINDS:
+        raise ValueError(f"kind must be one of {S.KINDS}, got {kind!r}")
+    if not isinstance(name, str) or not name.strip():
+        raise ValueError("preset name must be a non-empty string")
+    wid = ensure_workspace(engine, workspace)
+    with engine.begin() as conn:
+        conn.execute(delete(MappingPreset).where(MappingPreset.workspace_id == wid, MappingPreset.kind == kind,
+                                                 MappingPreset.name == name.strip()))
+        conn.execute(insert(MappingPreset).values(workspace_id=wid, kind=kind, name=name.strip(),
+                                                  mapping=json.dumps(mapping, ensure_ascii=False)))
+
+
+def list_presets(engine: Engine, workspace: str, kind: str | None = None) -> dict[str, dict]:
+    """Saved presets of a workspace: ``{name: {"kind": kind, "mapping": {...}}}``, newest last."""
+    with engine.connect() as conn:
+        wid = conn.execute(select(Workspace.id).where(Workspace.name == workspace)).scalar()
+        if wid is None:
+            return {}
+        sel = select(MappingPreset.name, MappingPreset.kind, MappingPreset.mapping).where(
+            MappingPreset.workspace_id == wid).order_by(MappingPreset.id)
+        if kind is not None:
+            sel = sel.where(MappingPreset.kind == kind)
+        return {n: {"kind": k, "mapping": json.loads(m)} for n, k, m in conn.execute(sel).all()}

@@ -229,3 +229,71 @@ def test_embedding_cache_keeps_the_first_vector_for_a_key(engine):
     put_cached_vectors(engine, "m", ["h", "h"], np.zeros((2, 4), dtype=np.float32))   # ignored: key exists
     put_cached_vectors(engine, "m", [], np.zeros((0, 4), dtype=np.float32))          # no-op
     assert get_cached_vectors(engine, "m", ["h"])["h"].tolist() == [1.0, 1.0, 1.0, 1.0]
+
+
+# ---- issue 3: nothing doubled, nothing stale ---------------------------------------------------------
+
+def _imp(engine, ws, kind, data: bytes, name="f.csv"):
+    from core.workspace import import_files
+    return import_files(engine, ws, {kind: (name, data)})[0].outcome
+
+
+def test_reimporting_an_older_file_after_a_newer_one_applies_it_again(engine):
+    # case 18 step 3: A, then B, then A again must show A's data, not B's
+    a = b"product_id,title,price\nP1,One,1\n"
+    b = b"product_id,title,price\nP1,One,2\n"
+    assert not _imp(engine, "w", S.CATALOG, a).skipped
+    assert not _imp(engine, "w", S.CATALOG, b).skipped
+    again = _imp(engine, "w", S.CATALOG, a)
+    assert not again.skipped and again.changed == 1
+    assert load_workspace(engine, "w").catalog[S.PRICE].tolist() == [1.0]
+    assert _imp(engine, "w", S.CATALOG, a).skipped  # now it is the latest: skipped
+
+
+def test_catalog_upsert_counts_added_changed_unchanged(engine):
+    _imp(engine, "w", S.CATALOG, b"product_id,title,price\nP1,One,1\nP2,Two,2\nP3,Three,3\n")
+    out = _imp(engine, "w", S.CATALOG, b"product_id,title,price\nP1,One,1\nP2,Two v2,2\nP4,Four,4\n")
+    assert (out.added, out.changed, out.unchanged) == (1, 1, 1)   # P4 new, P2 renamed, P1 same
+    cat = load_workspace(engine, "w").catalog.set_index(S.PRODUCT_ID)
+    assert sorted(cat.index) == ["P1", "P2", "P3", "P4"]           # P3 kept: a catalog update never deletes
+    assert cat.loc["P2", S.TITLE] == "Two v2"
+
+
+def test_same_reviews_in_another_file_are_not_doubled(engine):
+    lf = b"product_id,text,rating\nP1,Great board,5\nP2,Too small,2\n"
+    crlf = lf.replace(b"\n", b"\r\n")                                # other bytes, same rows
+    _imp(engine, "w", S.REVIEWS, lf)
+    out = _imp(engine, "w", S.REVIEWS, crlf)
+    assert (out.added, out.unchanged) == (0, 2)
+    assert len(load_workspace(engine, "w").reviews) == 2
+    out = _imp(engine, "w", S.REVIEWS, b"product_id,text,rating\nP1,Great board,5\nP3,New one,4\n")
+    assert (out.added, out.unchanged) == (1, 1)
+
+
+def test_an_older_database_gets_the_new_columns(tmp_path):
+    import sqlite3
+
+    from core.store import make_engine
+
+    db = tmp_path / "old.sqlite"
+    con = sqlite3.connect(db)  # the order_lines table as the first release made it (no line_type)
+    con.execute("CREATE TABLE order_lines (id INTEGER PRIMARY KEY, workspace_id INTEGER, order_id VARCHAR(200), "
+                "product_id VARCHAR(200), customer_id VARCHAR(200), quantity INTEGER, price FLOAT, "
+                "ordered_at DATETIME, order_number INTEGER)")
+    con.commit()
+    con.close()
+    make_engine(f"sqlite:///{db}")
+    cols = [r[1] for r in sqlite3.connect(db).execute("PRAGMA table_info(order_lines)")]
+    assert "line_type" in cols
+
+
+def test_presets_round_trip_per_workspace(engine):
+    from core.store.repo import list_presets, save_preset
+
+    save_preset(engine, "w", S.CATALOG, "my shop", {S.PRODUCT_ID: "Handle", S.TITLE: "Title"})
+    save_preset(engine, "w", S.CATALOG, "my shop", {S.PRODUCT_ID: "SKU", S.TITLE: "Title"})  # overwrite
+    assert list_presets(engine, "w") == {"my shop": {"kind": S.CATALOG, "mapping": {S.PRODUCT_ID: "SKU",
+                                                                                     S.TITLE: "Title"}}}
+    assert list_presets(engine, "other") == {}
+    with pytest.raises(ValueError, match="kind must be one of"):
+        save_preset(engine, "w", "invoices", "x", {})
