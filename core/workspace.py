@@ -10,7 +10,7 @@ from sqlalchemy import select
 from sqlalchemy.engine import Engine
 
 from core import schema as S
-from core.ingest import ValidationResult, load_table
+from core.ingest import ValidationResult, load_table, read_table, validate_table
 from core.store import ImportOutcome, import_result, load_workspace
 from core.store.models import Workspace
 from core.store.repo import content_hash
@@ -43,7 +43,8 @@ class FileReport:
         return msg
 
 
-def import_files(engine: Engine, workspace: str, files: dict, mappings: dict | None = None) -> list[FileReport]:
+def import_files(engine: Engine, workspace: str, files: dict, mappings: dict | None = None,
+                 reads: dict | None = None) -> list[FileReport]:
     """Validate and import files, catalog first (so order lines can be checked against it).
 
     Parameters
@@ -51,7 +52,10 @@ def import_files(engine: Engine, workspace: str, files: dict, mappings: dict | N
     files : dict
         ``{kind: (file name, bytes)}`` with kind in ``core.schema.KINDS``.
     mappings : dict, optional
-        ``{kind: {canonical: source column}}``.
+        ``{kind: {canonical: source column}}``; fields left out are suggested from the headers.
+    reads : dict, optional
+        ``{kind: ReadResult}`` already parsed from the same bytes (the Data page parses once for
+        its preview); parsed here otherwise.
 
     Returns
     -------
@@ -59,15 +63,21 @@ def import_files(engine: Engine, workspace: str, files: dict, mappings: dict | N
 
     Raises
     ------
+    ValueError
+        An unknown kind.
     SchemaError / MappingError
         A file is refused as a whole (nothing of it is written; files imported before it stay).
     """
+    unknown = set(files) - set(S.KINDS)
+    if unknown:
+        raise ValueError(f"file kinds must be among {S.KINDS}, got {sorted(unknown)}")
     reports = []
     for kind in S.KINDS:
         if kind not in files or files[kind] is None:
             continue
         name, data = files[kind]
-        result = load_table(data, name, kind, (mappings or {}).get(kind))
+        read = (reads or {}).get(kind) or read_table(data, name)
+        result = validate_table(read, kind, name, (mappings or {}).get(kind))
         outcome = import_result(engine, workspace, result, content_hash(data))
         reports.append(FileReport(result, outcome))
     return reports

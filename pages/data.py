@@ -6,8 +6,10 @@ import streamlit as st
 
 from core import schema as S
 from core.errors import CrossSellError
+from core.ingest import read_table
+from core.ingest.validate import suggest_mapping
 from core.store import delete_workspace, list_imports, list_workspaces
-from core.store.repo import content_hash
+from core.store.repo import content_hash, list_presets, save_preset
 from core.workspace import import_files
 from ui import state
 from ui.page import page_setup
@@ -31,37 +33,82 @@ with st.expander("File formats (headers are case-insensitive; common synonyms su
 
 # ---- upload ------------------------------------------------------------------------------------
 st.subheader("Upload")
+TYPES = ["csv", "tsv", "txt", "xlsx", "parquet", "gz", "zip"]
+NONE = "— not in the file —"
 default_ws = f"upload-{datetime.now():%Y%m%d-%H%M}"
 st.session_state.setdefault(state.UPLOAD_WORKSPACE, default_ws if workspace == S.DEMO_WORKSPACE else workspace)
-with st.form("upload", clear_on_submit=False):
-    target = st.text_input("Workspace to import into", key=state.UPLOAD_WORKSPACE,
-                           help="Uploads never go into the demo; a new name creates a new workspace.")
-    c1, c2, c3 = st.columns(3)
-    files = {
-        S.CATALOG: c1.file_uploader("Catalog", type=["csv", "tsv", "txt", "xlsx", "parquet", "gz", "zip"]),
-        S.ORDERS: c2.file_uploader("Orders", type=["csv", "tsv", "txt", "xlsx", "parquet", "gz", "zip"]),
-        S.REVIEWS: c3.file_uploader("Reviews", type=["csv", "tsv", "txt", "xlsx", "parquet", "gz", "zip"]),
-    }
-    submitted = st.form_submit_button("Import", type="primary")
+target = st.text_input("Workspace to import into", key=state.UPLOAD_WORKSPACE,
+                       help="Uploads never go into the demo; a new name creates a new workspace.").strip()
+columns = st.columns(3)
+labels = {S.CATALOG: "Catalog", S.ORDERS: "Orders", S.REVIEWS: "Reviews"}
+uploads = {k: columns[i].file_uploader(labels[k], type=TYPES, key=f"upload_{k}") for i, k in enumerate(S.KINDS)}
 
-if submitted:
-    chosen = {k: (f.name, f.getvalue()) for k, f in files.items() if f is not None}
-    if not chosen:
-        st.warning("Choose at least one file to import.")
-    elif target.strip() == S.DEMO_WORKSPACE:
+
+@st.cache_data(show_spinner="Reading the file…", max_entries=16, hash_funcs={bytes: content_hash})
+def _read(name: str, data: bytes):
+    return read_table(data, name)
+
+
+chosen, reads, mappings, refused = {}, {}, {}, []
+saved = list_presets(engine, target, None) if target else {}
+for kind, upload in uploads.items():
+    if upload is None:
+        continue
+    data = upload.getvalue()
+    digest = content_hash(data)
+    try:
+        read = _read(upload.name, data)
+    except CrossSellError as exc:
+        refused.append(str(exc))
+        continue
+    with st.expander(f"Columns of {upload.name} ({kind})", expanded=True):
+        st.caption(f"Encoding {read.encoding}" + (f", delimiter {read.delimiter!r}" if read.delimiter else "")
+                   + f", {len(read.frame):,} records" + (f", {len(read.malformed):,} malformed" if read.malformed
+                                                         else ""))
+        presets = {n: p["mapping"] for n, p in saved.items() if p["kind"] == kind}
+        source = st.selectbox("Mapping", ["Suggested from the headers", *presets], key=f"preset_{kind}_{digest[:12]}")
+        base = presets.get(source) or suggest_mapping(read.frame.columns, kind)
+        options = [NONE, *map(str, read.frame.columns)]
+        grid = st.columns(3)
+        mapping = {}
+        for i, canon in enumerate(S.COLUMNS[kind]):
+            required = canon in S.REQUIRED[kind]
+            src = base.get(canon)
+            choice = grid[i % 3].selectbox(f"{canon}{' (required)' if required else ''}", options,
+                                           index=options.index(src) if src in options else 0,
+                                           key=f"map_{kind}_{canon}_{digest[:12]}_{source}")
+            if choice != NONE:
+                mapping[canon] = choice
+        mappings[kind] = mapping
+        st.dataframe(read.frame.head(5), hide_index=True, width="stretch")
+        n1, n2 = st.columns([3, 1])
+        preset_name = n1.text_input("Save this mapping as", key=f"preset_name_{kind}", placeholder="e.g. My Shopify export")
+        if n2.button("Save preset", key=f"save_preset_{kind}", disabled=not (preset_name.strip() and target)):
+            save_preset(engine, target, kind, preset_name, mapping)
+            st.toast(f"Saved mapping preset “{preset_name.strip()}” for {kind} files in “{target}”.")
+    chosen[kind] = (upload.name, data)
+    reads[kind] = read
+for msg in refused:
+    st.error(f"File refused: {msg}")
+
+if st.button("Import", type="primary", disabled=not chosen):
+    if not target:
+        st.error("Name the workspace to import into.")
+    elif target == S.DEMO_WORKSPACE:
         st.error("The demo workspace is read-only: choose another workspace name for your upload.")
     else:
-        key = "|".join(f"{k}:{content_hash(d)}" for k, (_, d) in sorted(chosen.items())) + f"@{target}"
+        key = "|".join(f"{k}:{content_hash(d)}:{sorted(mappings[k].items())}" for k, (_, d) in sorted(chosen.items()))
+        key += f"@{target}"
         reports = st.session_state.setdefault(state.IMPORT_REPORTS, {})
-        if key not in reports:  # reruns never re-import the same content
+        if key not in reports:  # reruns never re-import the same content with the same mapping
             try:
                 with st.spinner("Validating and importing…"):
-                    reports[key] = {"reports": import_files(engine, target.strip(), chosen), "error": None}
+                    reports[key] = {"reports": import_files(engine, target, chosen, mappings, reads), "error": None}
             except CrossSellError as exc:
                 reports[key] = {"reports": [], "error": str(exc)}
         st.session_state["last_import"] = key
         if reports[key]["reports"]:
-            state.request_workspace(st.session_state, target.strip())
+            state.request_workspace(st.session_state, target)
             st.rerun()
 
 last = st.session_state.get(state.IMPORT_REPORTS, {}).get(st.session_state.get("last_import"))
@@ -73,10 +120,13 @@ if last:
         box = st.container(border=True)
         box.markdown(f"**{v.file}** · {v.kind}")
         (box.info if rep.outcome.skipped else box.success)(rep.summary)
-        m1, m2, m3 = box.columns(3)
+        m1, m2, m3, m4, m5 = box.columns(5)
         m1.metric("Rows read", f"{v.rows_read:,}")
         m2.metric("Rows loaded", f"{v.rows_loaded:,}")
         m3.metric("Rows rejected", f"{v.rows_rejected:,}")
+        unit = {S.CATALOG: "products", S.ORDERS: "orders", S.REVIEWS: "reviews"}[v.kind]
+        m4.metric(f"New {unit}", f"{rep.outcome.added:,}")
+        m5.metric(f"Changed / unchanged {unit}", f"{rep.outcome.changed:,} / {rep.outcome.unchanged:,}")
         box.caption("Column mapping used: " + ", ".join(f"{k} ← {c}" for k, c in v.mapping.items()))
         for w in v.warnings:
             box.caption(w)

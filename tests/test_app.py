@@ -8,6 +8,8 @@ from pathlib import Path
 
 import pytest
 
+from core import schema as S
+
 ROOT = Path(__file__).resolve().parents[1]
 FIXTURE = ROOT / "tests" / "fixtures" / "instacart_small"
 
@@ -113,3 +115,38 @@ def test_experiments_page_runs_and_charts(app_env):
     summary = at.dataframe[1].value
     assert set(summary["policy"]) == {"A/B split", "epsilon-greedy", "UCB1", "Thompson sampling"}
     assert (summary["final_regret"] >= 0).all()
+
+
+def test_data_page_mapping_flow_imports_with_the_chosen_columns(app_env):
+    """Upload a catalog whose headers are not canonical, fix the mapping, import, see rejects; save a preset."""
+    at = _app()
+    at.text_input(key="upload_workspace").set_value("shop-a").run()
+    catalog = (b"Item Code,Label,Dept,Cost\n"
+               b"007,Greek yogurt,dairy eggs > yogurt,3.5\n"
+               b"008,,bakery > bread,2\n"            # no title: rejected, row 3
+               b"009,Granola,breakfast > cereal,abc\n")  # price not a number: rejected, row 4
+    at.file_uploader(key="upload_catalog").set_value(("shop.csv", catalog, "text/csv")).run()
+    assert not at.exception, [e.value for e in at.exception]
+    # nothing suggests "Item Code" / "Label" / "Cost": map them by hand
+    digest_key = next(s.key for s in at.selectbox if s.key and s.key.startswith("map_catalog_product_id"))
+    suffix = digest_key[len("map_catalog_product_id"):]
+    at.selectbox(key="map_catalog_product_id" + suffix).set_value("Item Code")
+    at.selectbox(key="map_catalog_title" + suffix).set_value("Label")
+    at.selectbox(key="map_catalog_category" + suffix).set_value("Dept")
+    at.selectbox(key="map_catalog_price" + suffix).set_value("Cost").run()
+    at.text_input(key="preset_name_catalog").set_value("till export").run()
+    at.button(key="save_preset_catalog").click().run()
+    next(b for b in at.button if b.label == "Import").click().run()
+    assert not at.exception, [e.value for e in at.exception]
+    assert at.sidebar.selectbox(key="workspace").value == "shop-a"
+    metrics = {m.label: m.value for m in at.metric}
+    assert metrics["Rows loaded"] == "1" and metrics["Rows rejected"] == "2"
+    rejects = next(d.value for d in at.dataframe if "reason" in d.value.columns)
+    assert rejects[["row", "column"]].values.tolist() == [[3, "Label"], [4, "Cost"]]
+    assert rejects.loc[1, "value"] == "abc"
+    from core.store import load_workspace, make_engine
+    from core.store.repo import list_presets
+    eng = make_engine(os.environ["DATABASE_URL"])
+    cat = load_workspace(eng, "shop-a").catalog
+    assert cat[S.PRODUCT_ID].tolist() == ["007"] and cat[S.TITLE].tolist() == ["Greek yogurt"]
+    assert list_presets(eng, "shop-a")["till export"]["mapping"]["product_id"] == "Item Code"
