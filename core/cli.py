@@ -131,6 +131,58 @@ def cmd_build(args) -> int:
     return 0
 
 
+def _file_report(path: str, rep) -> dict:
+    """The JSON report entry of one imported file (issue 3's documented shape)."""
+    v, o = rep.validation, rep.outcome
+    rejected = [{"row": int(r.row), "column": r.column, "value": r.value, "reason": r.reason}
+                for r in v.rejects.itertuples(index=False)]
+    extra = getattr(rep, "cleaning", None)
+    return {"path": path, "kind": v.kind, "encoding": v.encoding, "delimiter": v.delimiter,
+            "rows_read": v.rows_read, "rows_loaded": v.rows_loaded, "rows_rejected": v.rows_rejected,
+            "rejected": rejected, "warnings": list(v.warnings), "cleaning": extra or {},
+            "skipped_as_already_imported": o.skipped, "added": o.added, "changed": o.changed,
+            "unchanged": o.unchanged, "mapping": v.mapping}
+
+
+def cmd_ingest(args) -> int:
+    """Import files into a workspace of the database (DATABASE_URL or the default file)."""
+    import json
+
+    from core.store import make_engine
+    from core.store.repo import list_presets
+    from core.workspace import import_files
+
+    paths = {k: getattr(args, k) for k in S.KINDS if getattr(args, k)}
+    if not paths:
+        raise SchemaError("give at least one of --catalog, --orders, --reviews")
+    files = {}
+    for kind, path in paths.items():
+        p = Path(path)
+        if not p.is_file():
+            raise SchemaError("file not found", file=str(p))
+        files[kind] = (str(p), p.read_bytes())
+    engine = make_engine(args.database)
+    mappings = None
+    if args.preset:
+        saved = list_presets(engine, args.workspace)
+        if args.preset not in saved:
+            known = ", ".join(sorted(saved)) or "none saved in this workspace"
+            raise SchemaError(f"unknown preset {args.preset!r} (known: {known})")
+        mappings = {saved[args.preset]["kind"]: saved[args.preset]["mapping"]}
+    reports = import_files(engine, args.workspace, files, mappings)
+    doc = {"workspace": args.workspace, "files": [_file_report(paths[r.validation.kind], r) for r in reports]}
+    for r in reports:
+        print(r.summary, file=sys.stderr)
+        for w in r.validation.warnings:
+            print(f"  warning: {w}", file=sys.stderr)
+    text = json.dumps(doc, ensure_ascii=False, indent=2, default=str)
+    if args.report:
+        Path(args.report).write_text(text, encoding="utf-8")
+    else:
+        print(text)
+    return 0
+
+
 def build_parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(prog="python -m core", description="Cross-Sell Studio, headless.")
     sub = p.add_subparsers(dest="command", required=True)
@@ -149,6 +201,15 @@ def build_parser() -> argparse.ArgumentParser:
     b.add_argument("--model", help="sentence-transformers model folder (default: packaged all-MiniLM-L6-v2)")
     b.add_argument("--database", help="SQLAlchemy URL of the embedding cache (default: DATABASE_URL or var/)")
     b.set_defaults(func=cmd_build)
+    g = sub.add_parser("ingest", help="import files into a workspace of the database")
+    g.add_argument("--workspace", required=True, help="workspace name (created if missing)")
+    g.add_argument("--catalog", help="catalog file")
+    g.add_argument("--orders", help="order-lines file")
+    g.add_argument("--reviews", help="reviews file")
+    g.add_argument("--preset", help="a mapping preset saved in the workspace")
+    g.add_argument("--report", help="write the JSON report here (default: stdout)")
+    g.add_argument("--database", help="SQLAlchemy URL (default: DATABASE_URL or var/crosssell.sqlite)")
+    g.set_defaults(func=cmd_ingest)
     return p
 
 

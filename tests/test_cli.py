@@ -103,3 +103,34 @@ def test_rejected_rows_are_reported_not_fatal(tmp_path):
     rej = pd.read_csv(tmp_path / "o" / "rejected_rows.csv")
     assert rej.iloc[0]["column"] == "title" and rej.iloc[0]["row"] == 2387  # 2,385 products + header + 1
     assert "row 2387" in proc.stderr
+
+
+def test_ingest_writes_the_json_report_and_a_second_run_adds_nothing(tmp_path):
+    import json
+
+    db = tmp_path / "db.sqlite"
+    args = ["ingest", "--workspace", "shop", "--catalog", str(FIX / "catalog.csv"), "--orders",
+            str(FIX / "orders.csv"), "--database", f"sqlite:///{db}"]
+    first = run_cli(*args, "--report", str(tmp_path / "r1.json"), db=db)
+    assert first.returncode == 0, first.stderr
+    rep = json.loads((tmp_path / "r1.json").read_text())
+    files = {f["kind"]: f for f in rep["files"]}
+    assert set(files["orders"]) >= {"path", "kind", "encoding", "delimiter", "rows_read", "rows_loaded",
+                                    "rows_rejected", "rejected", "warnings", "cleaning"}
+    assert files["catalog"]["rows_loaded"] == 2385 and files["orders"]["rows_loaded"] == 8443
+    second = run_cli(*args, db=db)
+    assert second.returncode == 0, second.stderr
+    again = {f["kind"]: f for f in json.loads(second.stdout)["files"]}
+    assert again["orders"]["skipped_as_already_imported"] and again["catalog"]["skipped_as_already_imported"]
+    from core.store import list_workspaces, make_engine
+    ws = list_workspaces(make_engine(f"sqlite:///{db}")).set_index("name")
+    assert (ws.loc["shop", "products"], ws.loc["shop", "order_lines"]) == (2385, 8443)
+
+
+def test_ingest_refusal_exits_2_with_the_reason_on_stderr(tmp_path):
+    bad = tmp_path / "c.csv"
+    bad.write_bytes(b"sku_code,label\n1,x\n")
+    proc = run_cli("ingest", "--workspace", "shop", "--catalog", str(bad), "--database",
+                   f"sqlite:///{tmp_path / 'db.sqlite'}", db=tmp_path / "db.sqlite")
+    assert proc.returncode == 2
+    assert "required column" in proc.stderr and "c.csv" in proc.stderr
