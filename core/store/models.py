@@ -104,3 +104,10 @@ class EmbeddingCache(Base):
     text_hash: Mapped[str] = mapped_column(String(64), primary_key=True)
     dim: Mapped[int] = mapped_column(Integer)
     vector: Mapped[bytes] = mapped_column(LargeBinary)
+
+
+class AppSetting(Base):
+    """Key/value settings of one database (e.g. the salt of hashed e-mail addresses)."""
+    __tablename__ = "app_settings"
+    key: Mapped[str] = mapped_column(String(100), primary_key=True)
+    value: Mapped[str] = mapped_column(Text)

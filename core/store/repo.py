@@ -14,7 +14,7 @@ from sqlalchemy.engine import Engine
 from core import schema as S
 from core.errors import WorkspaceError
 from core.ingest.validate import ValidationResult
-from core.store.models import EmbeddingCache, ImportLog, MappingPreset, OrderLine, Product, Review, Workspace
+from core.store.models import AppSetting, EmbeddingCache, ImportLog, MappingPreset, OrderLine, Product, Review, Workspace
 
 _NAME_RE = re.compile(r"^[\w .\-]{1,100}$")
 _CHUNK = 500
@@ -353,3 +353,23 @@ def list_presets(engine: Engine, workspace: str, kind: str | None = None) -> dic
         if kind is not None:
             sel = sel.where(MappingPreset.kind == kind)
         return {n: {"kind": k, "mapping": json.loads(m)} for n, k, m in conn.execute(sel).all()}
+
+
+def personal_data_salt(engine: Engine) -> str:
+    """The database's secret salt for hashing e-mail addresses used as customer ids.
+
+    Created once (32 random bytes, hex) and kept in ``app_settings``; ``CROSS_SELL_SALT`` overrides
+    it (e.g. to keep hashes stable across databases). The salt never leaves the database.
+    """
+    import os
+    import secrets
+
+    env = os.environ.get("CROSS_SELL_SALT")
+    if env:
+        return env
+    with engine.begin() as conn:
+        salt = conn.execute(select(AppSetting.value).where(AppSetting.key == "email_salt")).scalar()
+        if salt is None:
+            salt = secrets.token_hex(32)
+            conn.execute(insert(AppSetting).values(key="email_salt", value=salt))
+    return salt
