@@ -1,0 +1,363 @@
+"""Retail cleaning: which order lines are product purchases, which are not, and why (counted).
+
+Every order line is stored; cleaning only decides which lines make baskets. Each line gets one
+class, the first rule that matches in this order of precedence:
+
+1. ``"cancellation"``: the order id starts with a cancellation prefix (UCI Online Retail ``C536379``).
+2. ``"non_positive_quantity"``: quantity <= 0 (returns, stock adjustments such as ``damaged``).
+3. ``"non_product"``: the product id or the title matches a non-product pattern (postage, fees,
+   discounts, manual lines, vouchers, bank charges, samples, ...).
+4. ``"not_in_catalog"``: a catalog is given and does not list the product id.
+5. ``"product"``: everything else; these lines make baskets.
+
+A cancelled postage line is therefore counted once, as a cancellation. Lines without a customer id
+are product lines like any other (they count for baskets); :func:`cleaning_report` counts them
+because they cannot feed customer recommendations. A product repeated in one order counts once per
+basket (:func:`basket_lines`).
+"""
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+
+import numpy as np
+import pandas as pd
+
+from core import schema as S
+
+PRODUCT = "product"
+CANCELLATION = "cancellation"
+NON_POSITIVE_QUANTITY = "non_positive_quantity"
+NON_PRODUCT = "non_product"
+NOT_IN_CATALOG = "not_in_catalog"
+#: Line classes, in order of precedence after ``"product"`` (the first matching rule wins).
+LINE_CLASSES = (PRODUCT, CANCELLATION, NON_POSITIVE_QUANTITY, NON_PRODUCT, NOT_IN_CATALOG)
+
+#: Regular expressions (``re.search``, case-insensitive) matched against the product id and the title.
+#: The anchored codes are the non-product StockCodes of the UCI Online Retail file (postage, dotcom
+#: postage, manual, discount, carriage, samples, bad-debt adjustment, bank charges, Amazon fee, charity
+#: commission, pads, gift vouchers); the title patterns catch the same kinds of line in other shops.
+#: Title patterns are anchored where a product name could contain the word: "BLACK BAROQUE CARRIAGE
+#: CLOCK" and "FRENCH CARRIAGE LANTERN" are products, "CARRIAGE" and "Next Day Carriage" are not.
+#: Checked against all 4,070 StockCodes of the real file: no product title is caught except per-line
+#: warehouse notes ("adjustment", "samples") and the voucher/carriage/packing lines sold under
+#: numeric codes (22016, 23444, 23574). ``DCGS...`` codes are not listed: the priced ones are real
+#: products (GIRLS PARTY BAG, BOXED GLASS ASHTRAY, CAMOUFLAGE DOG COLLAR). The one-letter codes (M, D,
+#: S, B) are a UCI convention: a shop whose real products have one-letter ids should remove them.
+DEFAULT_NON_PRODUCT_PATTERNS = (
+    # codes
+    r"^POST$", r"^DOT$", r"^M$", r"^D$", r"^C2$", r"^S$", r"^B$", r"^BANK CHARGES$", r"^AMAZONFEE$",
+    r"^CRUK$", r"^PADS$", r"^gift_\d+",
+    # titles
+    r"\bpostage\b", r"^(next day )?carriage$", r"\bdiscount\b", r"^manual$", r"\bvouchers?\b",
+    r"\bgift ?cards?\b", r"^(bank|packing) charges?$", r"^amazon ?fee$", r"\badjust(ment)?\b",
+    r"^samples?$", r"^tips?$",
+)
+
+
+def _str_tuple(value, name: str) -> tuple[str, ...]:
+    if isinstance(value, str) or not hasattr(value, "__iter__"):
+        raise TypeError(f"{name} must be a tuple of str, got {type(value).__name__} ({value!r})")
+    items = tuple(value)
+    for v in items:
+        if not isinstance(v, str):
+            raise TypeError(f"{name} must hold only str, got {type(v).__name__} ({v!r})")
+    return items
+
+
+@dataclass(frozen=True)
+class CleaningSettings:
+    """What keeps an order line out of baskets.
+
+    Parameters
+    ----------
+    cancellation_prefixes : tuple of str, default ("C",)
+        An order id starting with one of these (case-insensitive, after stripping blanks) is a
+        cancellation, provided the prefix is not followed by a letter: ``C536379`` and ``c-1001`` are
+        cancellations, ``CA-2016-152156`` (a Superstore order id) is not. ``()`` disables the rule.
+    exclude_non_positive_quantity : bool, default True
+        Lines with quantity <= 0 are not purchases (returns, adjustments). A missing quantity counts
+        as 1.
+    non_product_patterns : tuple of str, default :data:`DEFAULT_NON_PRODUCT_PATTERNS`
+        Regular expressions searched (case-insensitive) in the product id and in the title (the
+        order line's ``title`` column when there is one, and the catalog's title).
+    catalog_only : bool, default True
+        When a catalog is given, lines whose product id it does not list are not products.
+
+    Raises
+    ------
+    TypeError
+        A field has the wrong type (a bare string where a tuple is expected included).
+    ValueError
+        An empty or blank prefix, or a pattern that is not a valid regular expression.
+
+    Examples
+    --------
+    >>> CleaningSettings(non_product_patterns=DEFAULT_NON_PRODUCT_PATTERNS + (r"^FREIGHT$",)).catalog_only
+    True
+    """
+
+    cancellation_prefixes: tuple = ("C",)
+    exclude_non_positive_quantity: bool = True
+    non_product_patterns: tuple = DEFAULT_NON_PRODUCT_PATTERNS
+    catalog_only: bool = True
+    _pattern: re.Pattern | None = field(default=None, init=False, repr=False, compare=False)
+
+    def __post_init__(self):
+        prefixes = _str_tuple(self.cancellation_prefixes, "cancellation_prefixes")
+        for p in prefixes:
+            if not p.strip() or p != p.strip():
+                raise ValueError(f"cancellation_prefixes must be non-empty without surrounding blanks, got {p!r}")
+        patterns = _str_tuple(self.non_product_patterns, "non_product_patterns")
+        for p in patterns:
+            if not p:
+                raise ValueError("non_product_patterns must not hold an empty pattern (it would match every line)")
+            try:
+                re.compile(p)
+            except re.error as exc:
+                raise ValueError(f"non_product_patterns: {p!r} is not a valid regular expression ({exc})") from exc
+        for name in ("exclude_non_positive_quantity", "catalog_only"):
+            if not isinstance(getattr(self, name), (bool, np.bool_)):
+                raise TypeError(f"{name} must be a bool, got {type(getattr(self, name)).__name__}")
+        object.__setattr__(self, "cancellation_prefixes", prefixes)
+        object.__setattr__(self, "non_product_patterns", patterns)
+        combined = re.compile("|".join(f"(?:{p})" for p in patterns), re.IGNORECASE) if patterns else None
+        object.__setattr__(self, "_pattern", combined)
+
+    def is_non_product(self, text) -> bool:
+        """Whether one product id or title matches a non-product pattern (missing text never does)."""
+        if self._pattern is None or text is None or (isinstance(text, float) and np.isnan(text)):
+            return False
+        return self._pattern.search(str(text).strip()) is not None
+
+
+def _require(frame, name: str, columns) -> None:
+    if not isinstance(frame, pd.DataFrame):
+        raise TypeError(f"{name} must be a pandas DataFrame, got {type(frame).__name__}")
+    missing = [c for c in columns if c not in frame.columns]
+    if missing:
+        raise ValueError(f"{name} must have column(s) {', '.join(columns)}; missing: {', '.join(missing)}")
+
+
+def _as_text(col: pd.Series) -> pd.Series:
+    """Stripped text, missing (None/NaN/blank) as None."""
+    def cell(v):
+        if v is None or v is pd.NA or v is pd.NaT or (isinstance(v, float) and np.isnan(v)):
+            return None
+        return str(v).strip() or None
+    return pd.Series([cell(v) for v in col.astype(object)], index=col.index, dtype=object)
+
+
+def _matches(values: pd.Series, settings: CleaningSettings) -> np.ndarray:
+    """``(len(values),)`` bool: the text matches a non-product pattern (evaluated once per distinct value)."""
+    codes, uniques = pd.factorize(values, use_na_sentinel=True)
+    hit = np.fromiter((settings.is_non_product(u) for u in uniques), dtype=bool, count=len(uniques))
+    return np.where(codes >= 0, hit[np.maximum(codes, 0)] if len(hit) else False, False)
+
+
+def _check_settings(settings) -> CleaningSettings:
+    if settings is None:
+        return CleaningSettings()
+    if not isinstance(settings, CleaningSettings):
+        raise TypeError(f"settings must be a CleaningSettings, got {type(settings).__name__}")
+    return settings
+
+
+def classify_lines(orders: pd.DataFrame, catalog: pd.DataFrame | None = None,
+                   settings: CleaningSettings | None = None, *, order_col: str = S.ORDER_ID,
+                   item_col: str = S.PRODUCT_ID, quantity_col: str = S.QUANTITY,
+                   title_col: str = S.TITLE) -> pd.Series:
+    """Classify each order line as a product purchase or the reason it is not one.
+
+    Precedence (first matching rule): cancellation, non_positive_quantity, non_product,
+    not_in_catalog, otherwise product. A missing product id is ``"non_product"``.
+
+    Parameters
+    ----------
+    orders : DataFrame
+        One row per order line; columns ``order_col`` and ``item_col`` (text), optionally
+        ``quantity_col`` (number or numeric text; missing counts as 1) and ``title_col`` (per-line
+        description, e.g. the Online Retail ``Description``).
+    catalog : DataFrame, optional
+        Columns ``product_id`` and optionally ``title`` (searched by the non-product patterns).
+    settings : CleaningSettings, optional
+        Defaults to ``CleaningSettings()``.
+
+    Returns
+    -------
+    pandas.Series
+        ``(len(orders),)`` categorical with categories :data:`LINE_CLASSES`, same index as ``orders``,
+        named ``"line_class"``.
+
+    Raises
+    ------
+    TypeError
+        ``orders`` or ``catalog`` is not a DataFrame, or ``settings`` is not CleaningSettings.
+    ValueError
+        A required column is missing.
+
+    Examples
+    --------
+    >>> orders = pd.DataFrame({"order_id": ["1", "C2", "3", "3"], "product_id": ["A", "A", "POST", "B"],
+    ...                        "quantity": [1, -1, 1, 0]})
+    >>> classify_lines(orders).tolist()
+    ['product', 'cancellation', 'non_product', 'non_positive_quantity']
+    """
+    settings = _check_settings(settings)
+    _require(orders, "orders", [order_col, item_col])
+    n = len(orders)
+    order_ids = _as_text(orders[order_col])
+    items = _as_text(orders[item_col])
+
+    cancelled = np.zeros(n, dtype=bool)
+    if settings.cancellation_prefixes and n:
+        upper = order_ids.fillna("").str.upper()
+        for prefix in settings.cancellation_prefixes:
+            p = prefix.upper()
+            after = upper.str[len(p):len(p) + 1]
+            cancelled |= (upper.str.startswith(p) & (upper.str.len() > len(p)) & ~after.str.isalpha()).to_numpy(bool)
+
+    non_positive = np.zeros(n, dtype=bool)
+    if settings.exclude_non_positive_quantity and quantity_col in orders.columns:
+        q = pd.to_numeric(orders[quantity_col], errors="coerce").to_numpy(dtype=float)
+        non_positive = ~np.isnan(q) & (q <= 0)
+
+    non_product = items.isna().to_numpy() | _matches(items, settings)
+    if title_col in orders.columns:
+        non_product |= _matches(_as_text(orders[title_col]), settings)
+
+    not_in_catalog = np.zeros(n, dtype=bool)
+    if catalog is not None:
+        _require(catalog, "catalog", [S.PRODUCT_ID])
+        cat_ids = _as_text(catalog[S.PRODUCT_ID])
+        if S.TITLE in catalog.columns:
+            bad_titles = cat_ids[_matches(_as_text(catalog[S.TITLE]), settings)]
+            non_product |= items.isin(set(bad_titles.dropna())).to_numpy()
+        if settings.catalog_only:
+            not_in_catalog = ~items.isin(set(cat_ids.dropna())).to_numpy()
+
+    labels = np.select([cancelled, non_positive, non_product, not_in_catalog],
+                       [CANCELLATION, NON_POSITIVE_QUANTITY, NON_PRODUCT, NOT_IN_CATALOG], default=PRODUCT)
+    return pd.Series(pd.Categorical(labels, categories=LINE_CLASSES), index=orders.index, name="line_class")
+
+
+def _check_classes(classes, orders: pd.DataFrame | None) -> pd.Series:
+    if not isinstance(classes, pd.Series):
+        raise TypeError(f"classes must be a pandas Series (from classify_lines), got {type(classes).__name__}")
+    unknown = set(pd.unique(classes.astype(object))) - set(LINE_CLASSES)
+    if unknown:
+        raise ValueError(f"classes holds unknown value(s) {sorted(map(str, unknown))}; expected {LINE_CLASSES}")
+    if orders is not None and (len(classes) != len(orders) or not classes.index.equals(orders.index)):
+        raise ValueError(f"classes must be aligned with orders (same length and index); got {len(classes)} "
+                         f"classes for {len(orders)} order lines")
+    return classes
+
+
+def _missing(col: pd.Series) -> np.ndarray:
+    return _as_text(col).isna().to_numpy()
+
+
+def cleaning_report(classes: pd.Series, orders: pd.DataFrame | None = None, *, order_col: str = S.ORDER_ID,
+                    item_col: str = S.PRODUCT_ID, customer_col: str = S.CUSTOMER_ID) -> dict:
+    """Counts of order lines by class, plus what happens to the product lines.
+
+    Parameters
+    ----------
+    classes : pandas.Series
+        From :func:`classify_lines`.
+    orders : DataFrame, optional
+        The classified order lines (aligned with ``classes``). Without it only the class counts are
+        returned.
+
+    Returns
+    -------
+    dict of str to int
+        ``lines`` (all lines), one key per class in :data:`LINE_CLASSES` (0 when none), and, when
+        ``orders`` is given:
+
+        * ``lines_without_customer``: product lines with no customer id (a missing customer column
+          counts every product line). They make baskets but no customer history.
+        * ``repeated_in_order``: product lines whose (order, product) pair appeared on an earlier
+          line; the product counts once for that basket.
+        * ``baskets``: orders with at least one product line.
+
+        Values are plain ``int`` (JSON-ready).
+
+    Raises
+    ------
+    TypeError, ValueError
+        ``classes`` is not a Series of line classes, or is not aligned with ``orders``.
+
+    Examples
+    --------
+    >>> orders = pd.DataFrame({"order_id": ["1", "1", "C2"], "product_id": ["A", "A", "A"],
+    ...                        "customer_id": [None, None, "7"]})
+    >>> r = cleaning_report(classify_lines(orders), orders)
+    >>> r["product"], r["cancellation"], r["repeated_in_order"], r["lines_without_customer"], r["baskets"]
+    (2, 1, 1, 2, 1)
+    """
+    classes = _check_classes(classes, orders)
+    counts = classes.astype(object).value_counts()
+    report = {"lines": int(len(classes))}
+    report.update({c: int(counts.get(c, 0)) for c in LINE_CLASSES})
+    if orders is not None:
+        _require(orders, "orders", [order_col, item_col])
+        is_product = (classes.astype(object) == PRODUCT).to_numpy()
+        kept = orders[is_product]
+        if customer_col in orders.columns:
+            report["lines_without_customer"] = int(_missing(kept[customer_col]).sum())
+        else:
+            report["lines_without_customer"] = int(is_product.sum())
+        pairs = pd.DataFrame({"o": _as_text(kept[order_col]), "i": _as_text(kept[item_col])})
+        report["repeated_in_order"] = int(pairs.duplicated().sum())
+        report["baskets"] = int(pairs["o"].nunique())
+    return report
+
+
+def basket_lines(orders: pd.DataFrame, classes: pd.Series, *, order_col: str = S.ORDER_ID,
+                 item_col: str = S.PRODUCT_ID, quantity_col: str = S.QUANTITY) -> pd.DataFrame:
+    """The product lines, one row per (order, product): what baskets are built from.
+
+    A product repeated in an order keeps its first line; that line's quantity becomes the sum over
+    the repeats (when there is a quantity column). Orders with no product line have no row, so
+    their basket disappears.
+
+    Parameters
+    ----------
+    orders : DataFrame
+        Columns ``order_col``, ``item_col``; any others are kept (values of the first line).
+    classes : pandas.Series
+        From :func:`classify_lines` on ``orders``.
+
+    Returns
+    -------
+    DataFrame
+        Same columns as ``orders``; the index holds the label of each pair's first line in ``orders``
+        (so line numbers can be traced). ``orders`` is not modified.
+
+    Raises
+    ------
+    TypeError, ValueError
+        As :func:`cleaning_report`.
+
+    Examples
+    --------
+    >>> orders = pd.DataFrame({"order_id": ["1", "1", "2"], "product_id": ["A", "A", "POST"],
+    ...                        "quantity": [2, 1, 1]})
+    >>> basket_lines(orders, classify_lines(orders)).values.tolist()
+    [['1', 'A', 3]]
+    """
+    _require(orders, "orders", [order_col, item_col])
+    classes = _check_classes(classes, orders)
+    kept = orders[(classes.astype(object) == PRODUCT).to_numpy()]
+    key = pd.DataFrame({"o": _as_text(kept[order_col]), "i": _as_text(kept[item_col])}, index=kept.index)
+    first = ~key.duplicated()
+    out = kept[first.to_numpy()].copy()
+    if quantity_col in kept.columns and not first.all():
+        q = pd.to_numeric(kept[quantity_col], errors="coerce").fillna(1)
+        totals = q.groupby([key["o"], key["i"]], sort=False).sum()
+        summed = totals.reindex(pd.MultiIndex.from_frame(key[first.to_numpy()])).to_numpy()
+        if pd.api.types.is_integer_dtype(out[quantity_col]):
+            summed = summed.astype(out[quantity_col].dtype)
+        out[quantity_col] = summed
+    return out
