@@ -87,7 +87,8 @@ def build_model(catalog: pd.DataFrame, orders: pd.DataFrame, reviews: pd.DataFra
         raise ValueError("embed is required when settings.use_text is True")
     p(0.0, "building baskets")
     if S.LINE_TYPE in orders:  # cancellations, adjustments, fees... are stored but never form baskets
-        orders = orders[orders[S.LINE_TYPE].isin([S.PRODUCT_LINE])]
+        # ("not_in_catalog" lines join baskets as soon as the catalog lists their product)
+        orders = orders[orders[S.LINE_TYPE].isin([S.PRODUCT_LINE, "not_in_catalog"])]
     item_ids = catalog[S.PRODUCT_ID].astype(str).to_numpy(dtype=object)
     baskets = build_baskets(orders, item_ids)
     n = len(item_ids)

@@ -2,7 +2,7 @@
 from __future__ import annotations
 
 import os
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 
 import pandas as pd
@@ -10,8 +10,11 @@ from sqlalchemy import select
 from sqlalchemy.engine import Engine
 
 from core import schema as S
-from core.ingest import ValidationResult, load_table, read_table, validate_table
+from core.ingest import ReadResult, ValidationResult, load_table, read_table, validate_table
+from core.ingest.clean import CleaningSettings, classify_lines, cleaning_report
+from core.ingest.presets import _EMAIL, apply_preset, hash_email
 from core.store import ImportOutcome, import_result, load_workspace
+from core.store.repo import catalog_titles, personal_data_salt
 from core.store.models import Workspace
 from core.store.repo import content_hash
 
@@ -27,6 +30,8 @@ class FileReport:
 
     validation: ValidationResult
     outcome: ImportOutcome
+    #: orders only: line counts per cleaning class and more (core.ingest.clean.cleaning_report)
+    cleaning: dict | None = None
 
     @property
     def summary(self) -> str:
@@ -43,9 +48,30 @@ class FileReport:
         return msg
 
 
+def _hash_emails(frame: pd.DataFrame, salt: str) -> pd.DataFrame:
+    """Customer ids that are e-mail addresses are stored only as a salted hash."""
+    if S.CUSTOMER_ID not in frame or not len(frame):
+        return frame
+    ids = frame[S.CUSTOMER_ID]
+    looks = ids.notna() & ids.astype("string").str.contains("@", regex=False).fillna(False).astype(bool)
+    if not looks.any():
+        return frame
+    out = frame.copy()
+    out.loc[looks, S.CUSTOMER_ID] = [hash_email(v, salt) if _EMAIL.match(str(v).strip()) else v
+                                     for v in ids[looks]]
+    return out
+
+
+def _apply_builtin(read: ReadResult, preset: str, salt: str) -> ReadResult:
+    out = apply_preset(read.frame, preset, salt)
+    lines = read.line_numbers[out.index.to_numpy()]
+    return replace(read, frame=out.reset_index(drop=True), line_numbers=lines)
+
+
 def import_files(engine: Engine, workspace: str, files: dict, mappings: dict | None = None,
-                 reads: dict | None = None) -> list[FileReport]:
-    """Validate and import files, catalog first (so order lines can be checked against it).
+                 reads: dict | None = None, presets: dict | None = None,
+                 cleaning: CleaningSettings | None = None) -> list[FileReport]:
+    """Validate, clean and import files, catalog first (order lines are classified against it).
 
     Parameters
     ----------
@@ -56,6 +82,12 @@ def import_files(engine: Engine, workspace: str, files: dict, mappings: dict | N
     reads : dict, optional
         ``{kind: ReadResult}`` already parsed from the same bytes (the Data page parses once for
         its preview); parsed here otherwise.
+    presets : dict, optional
+        ``{kind: name of a built-in preset}`` (core.ingest.presets.BUILTIN_PRESETS), applied to
+        the raw file before validation (e.g. Shopify variant rows -> one product).
+    cleaning : CleaningSettings, optional
+        Rules that keep cancellations, returns, fees... out of baskets (they are stored with
+        their ``line_type``, never dropped). Defaults to ``CleaningSettings()``.
 
     Returns
     -------
@@ -71,15 +103,28 @@ def import_files(engine: Engine, workspace: str, files: dict, mappings: dict | N
     unknown = set(files) - set(S.KINDS)
     if unknown:
         raise ValueError(f"file kinds must be among {S.KINDS}, got {sorted(unknown)}")
+    salt = personal_data_salt(engine)
     reports = []
     for kind in S.KINDS:
         if kind not in files or files[kind] is None:
             continue
         name, data = files[kind]
         read = (reads or {}).get(kind) or read_table(data, name)
-        result = validate_table(read, kind, name, (mappings or {}).get(kind))
-        outcome = import_result(engine, workspace, result, content_hash(data))
-        reports.append(FileReport(result, outcome))
+        preset = (presets or {}).get(kind)
+        if preset:
+            read = _apply_builtin(read, preset, salt)
+        result = validate_table(read, kind, name, None if preset else (mappings or {}).get(kind))
+        valid = _hash_emails(result.valid, salt)
+        counts = None
+        if kind == S.ORDERS:
+            catalog = catalog_titles(engine, workspace)
+            classes = classify_lines(valid, catalog if len(catalog) else None, cleaning)
+            valid = valid.assign(**{S.LINE_TYPE: classes.astype(str).to_numpy()})
+            counts = cleaning_report(classes, valid)
+        result = replace(result, valid=valid)
+        report = {"warnings": list(result.warnings), "cleaning": counts, "preset": preset}
+        outcome = import_result(engine, workspace, result, content_hash(data), report=report)
+        reports.append(FileReport(result, outcome, counts))
     return reports
 
 

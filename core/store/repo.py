@@ -373,3 +373,12 @@ def personal_data_salt(engine: Engine) -> str:
             salt = secrets.token_hex(32)
             conn.execute(insert(AppSetting).values(key="email_salt", value=salt))
     return salt
+
+
+def catalog_titles(engine: Engine, workspace: str) -> pd.DataFrame:
+    """product_id, title of a workspace's catalog (empty frame when the workspace has none)."""
+    with engine.connect() as conn:
+        wid = conn.execute(select(Workspace.id).where(Workspace.name == workspace)).scalar()
+        rows = [] if wid is None else conn.execute(
+            select(Product.product_id, Product.title).where(Product.workspace_id == wid)).all()
+    return pd.DataFrame(rows, columns=[S.PRODUCT_ID, S.TITLE])
