@@ -7,6 +7,8 @@ import streamlit as st
 from core import schema as S
 from core.errors import CrossSellError
 from core.ingest import read_table
+from core.ingest.clean import DEFAULT_NON_PRODUCT_PATTERNS, CleaningSettings
+from core.ingest.presets import BUILTIN_PRESETS, suggest_preset
 from core.ingest.validate import suggest_mapping
 from core.store import delete_workspace, list_imports, list_workspaces
 from core.store.repo import content_hash, list_presets, save_preset
@@ -49,7 +51,7 @@ def _read(name: str, data: bytes):
     return read_table(data, name)
 
 
-chosen, reads, mappings, refused = {}, {}, {}, []
+chosen, reads, mappings, builtins, refused = {}, {}, {}, {}, []
 saved = list_presets(engine, target, None) if target else {}
 for kind, upload in uploads.items():
     if upload is None:
@@ -66,7 +68,21 @@ for kind, upload in uploads.items():
                    + f", {len(read.frame):,} records" + (f", {len(read.malformed):,} malformed" if read.malformed
                                                          else ""))
         presets = {n: p["mapping"] for n, p in saved.items() if p["kind"] == kind}
-        source = st.selectbox("Mapping", ["Suggested from the headers", *presets], key=f"preset_{kind}_{digest[:12]}")
+        builtin = [n for n, p in BUILTIN_PRESETS.items() if p.kind == kind and p.combine is None]
+        suggested = suggest_preset(read.frame.columns)
+        choices = ["Suggested from the headers", *presets, *(f"Built-in: {n}" for n in builtin)]
+        first = f"Built-in: {suggested}" if suggested in builtin else choices[0]
+        source = st.selectbox("Mapping", choices, index=choices.index(first), key=f"preset_{kind}_{digest[:12]}",
+                              help="Built-in presets understand whole export layouts (e.g. Shopify variant rows "
+                                   "become one product); saved presets are mappings you stored for this workspace.")
+        if source.startswith("Built-in: "):
+            name = source[len("Built-in: "):]
+            st.info(f"{name}: {BUILTIN_PRESETS[name].description}")
+            builtins[kind] = name
+            st.dataframe(read.frame.head(5), hide_index=True, width="stretch")
+            chosen[kind] = (upload.name, data)
+            reads[kind] = read
+            continue
         base = presets.get(source) or suggest_mapping(read.frame.columns, kind)
         options = [NONE, *map(str, read.frame.columns)]
         grid = st.columns(3)
@@ -91,19 +107,37 @@ for kind, upload in uploads.items():
 for msg in refused:
     st.error(f"File refused: {msg}")
 
-if st.button("Import", type="primary", disabled=not chosen):
+with st.expander("Cleaning rules for order lines (cancellations, returns, fees, vouchers…)"):
+    st.caption("Lines these rules catch are stored with their reason and kept out of baskets; nothing is deleted.")
+    c1, c2 = st.columns([1, 3])
+    prefixes = c1.text_input("Cancelled order ids start with", value="C", key="clean_prefixes",
+                             help="Comma-separated, case-insensitive (UCI/ERP invoices: C).")
+    skip_neg = c1.checkbox("Keep zero/negative quantities out of baskets", value=True, key="clean_neg")
+    patterns = c2.text_area("Non-product lines (one regular expression per line, matched on product id and title)",
+                            value="\n".join(DEFAULT_NON_PRODUCT_PATTERNS), height=180, key="clean_patterns")
+try:
+    cleaning = CleaningSettings(cancellation_prefixes=tuple(p.strip() for p in prefixes.split(",") if p.strip()),
+                                exclude_non_positive_quantity=skip_neg,
+                                non_product_patterns=tuple(p for p in patterns.splitlines() if p.strip()))
+except (TypeError, ValueError) as exc:
+    st.error(f"Cleaning rules: {exc}")
+    cleaning = None
+
+if st.button("Import", type="primary", disabled=not chosen or cleaning is None):
     if not target:
         st.error("Name the workspace to import into.")
     elif target == S.DEMO_WORKSPACE:
         st.error("The demo workspace is read-only: choose another workspace name for your upload.")
     else:
-        key = "|".join(f"{k}:{content_hash(d)}:{sorted(mappings[k].items())}" for k, (_, d) in sorted(chosen.items()))
+        key = "|".join(f"{k}:{content_hash(d)}:{sorted(mappings.get(k, {}).items())}:{builtins.get(k)}"
+                       for k, (_, d) in sorted(chosen.items())) + f":{hash(cleaning)}"
         key += f"@{target}"
         reports = st.session_state.setdefault(state.IMPORT_REPORTS, {})
         if key not in reports:  # reruns never re-import the same content with the same mapping
             try:
                 with st.spinner("Validating and importing…"):
-                    reports[key] = {"reports": import_files(engine, target, chosen, mappings, reads), "error": None}
+                    reports[key] = {"reports": import_files(engine, target, chosen, mappings, reads, builtins,
+                                                            cleaning), "error": None}
             except CrossSellError as exc:
                 reports[key] = {"reports": [], "error": str(exc)}
         st.session_state["last_import"] = key
@@ -127,6 +161,9 @@ if last:
         unit = {S.CATALOG: "products", S.ORDERS: "orders", S.REVIEWS: "reviews"}[v.kind]
         m4.metric(f"New {unit}", f"{rep.outcome.added:,}")
         m5.metric(f"Changed / unchanged {unit}", f"{rep.outcome.changed:,} / {rep.outcome.unchanged:,}")
+        if rep.cleaning:
+            c = rep.cleaning
+            box.caption("Order lines: " + ", ".join(f"{k.replace('_', ' ')} {v:,}" for k, v in c.items()))
         box.caption("Column mapping used: " + ", ".join(f"{k} ← {c}" for k, c in v.mapping.items()))
         for w in v.warnings:
             box.caption(w)

@@ -150,3 +150,19 @@ def test_data_page_mapping_flow_imports_with_the_chosen_columns(app_env):
     cat = load_workspace(eng, "shop-a").catalog
     assert cat[S.PRODUCT_ID].tolist() == ["007"] and cat[S.TITLE].tolist() == ["Greek yogurt"]
     assert list_presets(eng, "shop-a")["till export"]["mapping"]["product_id"] == "Item Code"
+
+
+def test_data_page_suggests_the_shopify_preset_and_merges_variants(app_env):
+    at = _app()
+    at.text_input(key="upload_workspace").set_value("shopify-1").run()
+    export = (b"Handle,Title,Body (HTML),Vendor,Type,Option1 Value,Variant SKU,Variant Price\n"
+              b"oak-board,Oak Cutting Board,<p>Solid oak</p>,Holzwerk,Kitchen,Small,OB-S,24.00\n"
+              b"oak-board,,,,,Large,OB-L,34.00\n"
+              b"tea-tin,Tea Tin,<p>Airtight</p>,Leafy,Tea,,TT-1,9.50\n")
+    at.file_uploader(key="upload_catalog").set_value(("products_export.csv", export, "text/csv")).run()
+    preset = next(s for s in at.selectbox if s.key and s.key.startswith("preset_catalog"))
+    assert preset.value == "Built-in: Shopify product export"
+    next(b for b in at.button if b.label == "Import").click().run()
+    assert not at.exception, [e.value for e in at.exception]
+    metrics = {m.label: m.value for m in at.metric}
+    assert metrics["Rows loaded"] == "2" and metrics["New products"] == "2"
