@@ -57,11 +57,14 @@ class ReadResult:
 
 
 def _decode(data: bytes, name: str) -> tuple[str, str]:
-    """Decode strictly: UTF-8 (BOM or not), UTF-16 with BOM, then cp1252; never a silent U+FFFD.
+    """Decode strictly, in this order: UTF-8 (BOM or not), UTF-16 with BOM, then GB18030 or cp1252 by
+    evidence; never a silent U+FFFD.
 
-    Windows-1252 is tried only when the bytes hold no valid UTF-8 multi-byte sequence at all. A file
-    that is UTF-8 except for a few invalid bytes (a cp1252 paste into a UTF-8 export) is refused,
-    naming the first bad line: decoding all of it as cp1252 would silently store 'CafÃ©'.
+    After UTF-8 fails, Chinese GB18030 is chosen only when :func:`_looks_gb18030` finds the byte
+    pattern of Chinese text (see there); otherwise Windows-1252 is tried, and only when the bytes
+    hold no valid UTF-8 multi-byte sequence at all. A file that is UTF-8 except for a few invalid
+    bytes (a cp1252 paste into a UTF-8 export) is refused, naming the first bad line: decoding all of
+    it as cp1252 would silently store 'CafÃ©'.
     """
     if data.startswith(codecs.BOM_UTF16_LE) or data.startswith(codecs.BOM_UTF16_BE):
         try:
@@ -73,6 +76,9 @@ def _decode(data: bytes, name: str) -> tuple[str, str]:
         text = data.decode("utf-8-sig")
         return text.lstrip("\ufeff"), ("utf-8-sig" if data.startswith(codecs.BOM_UTF8) else "utf-8")
     except UnicodeDecodeError as exc:
+        gb = _looks_gb18030(data)
+        if gb is not None:
+            return gb, "gb18030"
         if _UTF8_MULTIBYTE.search(data):
             bom = len(codecs.BOM_UTF8) if data.startswith(codecs.BOM_UTF8) else 0
             pos = exc.start + bom  # utf-8-sig reports positions after the BOM
@@ -84,8 +90,51 @@ def _decode(data: bytes, name: str) -> tuple[str, str]:
         return data.decode("cp1252"), "cp1252"
     except UnicodeDecodeError as exc:
         line = data[: exc.start].count(b"\n") + 1
-        raise SchemaError("is neither UTF-8 nor Windows-1252 text; save it as UTF-8 CSV and upload again",
-                          file=name, row=line) from exc
+        raise SchemaError("is neither UTF-8 nor Windows-1252 text (nor Chinese GB18030); save it as UTF-8 CSV "
+                          "and upload again", file=name, row=line) from exc
+
+
+# bytes >= 0x80 and runs of two or more of them
+_HIGH = re.compile(rb"[\x80-\xFF]")
+_HIGH_RUN = re.compile(rb"[\x80-\xFF]{2,}")
+# one GB2312 Chinese character (lead 0xB0-0xF7, trail 0xA1-0xFE): the bulk of any GB-encoded Chinese text
+_GB2312_HANZI = re.compile(rb"[\xB0-\xF7][\xA1-\xFE]")
+# CJK ideographs, CJK symbols and punctuation, full-width forms
+_CJK = re.compile(r"[\u3000-\u303F\u3400-\u4DBF\u4E00-\u9FFF\uF900-\uFAFF\uFF00-\uFFEF]")
+
+
+def _looks_gb18030(data: bytes) -> str | None:
+    """The text, when the bytes (already known not to be UTF-8) are Chinese GB18030; else None.
+
+    Evidence required, all of it (Western cp1252 text fails at least one):
+
+    * no UTF-8 byte-order mark, and strict GB18030 decoding succeeds;
+    * the non-ASCII bytes come in runs (>= 80% of them sit next to another non-ASCII byte): every
+      GB2312 character is two bytes >= 0xA1, whereas accented Latin letters in cp1252 ('café',
+      'Größe') are single bytes between ASCII letters;
+    * at least 2 two-byte characters from the GB2312 hanzi block;
+    * >= 90% of the decoded non-ASCII characters are CJK ideographs, CJK punctuation or full-width forms;
+    * fewer than two thirds of the non-ASCII bytes form valid UTF-8 sequences (otherwise it is UTF-8
+      with stray bytes, which :func:`_decode` refuses naming the line). Chinese GB text holds such
+      sequences only by accident (``\\xce\\xa2``, 微), about a quarter of its non-ASCII bytes.
+    """
+    if data.startswith(codecs.BOM_UTF8):
+        return None
+    high = len(_HIGH.findall(data))
+    if not high or sum(len(m) for m in _HIGH_RUN.findall(data)) < 0.8 * high:
+        return None
+    if len(_GB2312_HANZI.findall(data)) < 2:
+        return None
+    if 3 * sum(len(m) for m in _UTF8_MULTIBYTE.findall(data)) >= 2 * high:
+        return None
+    try:
+        text = data.decode("gb18030")
+    except UnicodeDecodeError:
+        return None
+    non_ascii = sum(1 for c in text if ord(c) > 127)
+    if len(_CJK.findall(text)) < 0.9 * non_ascii:
+        return None
+    return text
 
 
 def _sniff_delimiter(text: str) -> str:

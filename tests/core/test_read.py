@@ -14,7 +14,7 @@ import zipfile
 import pytest
 
 from core.errors import SchemaError
-from core.ingest.read import read_table
+from core.ingest.read import _UTF8_MULTIBYTE, read_table
 
 
 # --- delimiters -----------------------------------------------------------------------------------
@@ -119,6 +119,46 @@ def test_bytes_that_are_neither_utf8_nor_cp1252_name_the_line():
         read_table(data, "catalog.csv")
     assert exc.value.row == 3
     assert exc.value.file == "catalog.csv"
+
+
+# GB18030 is chosen by evidence only: Chinese text is runs of two-byte characters; cp1252 text has
+# single accented bytes between ASCII letters (and 'naïve' is valid GB18030 too: \xef'v' is one character)
+_GB = ("product_id,title,category,price\nCN-1,不锈钢保温杯 500毫升,厨房 > 水杯,59.00\n"
+       "CN-2,竹制砧板（大号）,厨房 > 刀具,89.50\nCN-3,Cotton towel,家居,12\n")
+
+
+def test_gb18030_chinese_text_is_decoded_and_reported():
+    r = read_table(_GB.encode("gb18030"), "catalog.csv")
+    assert r.encoding == "gb18030"
+    assert r.frame["title"].tolist() == ["不锈钢保温杯 500毫升", "竹制砧板（大号）", "Cotton towel"]
+    assert r.frame["category"].tolist() == ["厨房 > 水杯", "厨房 > 刀具", "家居"]
+    assert "\ufffd" not in "".join(r.frame.to_numpy().ravel())
+
+
+def test_gb18030_file_that_also_holds_accidental_utf8_sequences():
+    # GB bytes such as \xce\xa2 (微) are valid UTF-8 two-byte sequences too; the file is still GB18030
+    text = "product_id,title\nA1,微波炉专用饭盒\nA2,微型电风扇\n"
+    assert _UTF8_MULTIBYTE.search(text.encode("gb18030"))
+    r = read_table(text.encode("gb18030"), "catalog.csv")
+    assert (r.encoding, r.frame["title"].tolist()) == ("gb18030", ["微波炉专用饭盒", "微型电风扇"])
+
+
+@pytest.mark.parametrize("text", [
+    "title\nnaïve – crisp\nCafé crème\n",       # single accented bytes: valid GB18030 bytes, not Chinese
+    "title\nMÜLLER ÖL\nGRÖSSE XL\n",             # upper-case umlauts next to ASCII letters
+    "title\nFaçade «été»\nÆble\n",
+])
+def test_western_cp1252_text_is_not_taken_for_gb18030(text):
+    r = read_table(text.encode("cp1252"), "catalog.csv")
+    assert r.encoding == "cp1252"
+    assert "\n".join(r.frame["title"]) + "\n" == text.split("\n", 1)[1]
+
+
+def test_utf8_with_a_stray_byte_is_still_refused_when_it_could_decode_as_gb18030():
+    # every byte pair here is valid GB18030, but most non-ASCII bytes form valid UTF-8: a UTF-8 file
+    data = "product_id,title\nA1,Crème brûlée\nA2,Pâté\n".encode() + b"A3,It\x92s\n"
+    with pytest.raises(SchemaError, match=r"row 4: is UTF-8 text with an invalid byte 0x92"):
+        read_table(data, "catalog.csv")
 
 
 # --- line numbers, multi-line fields and malformed rows ----------------------------------------
