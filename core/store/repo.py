@@ -198,9 +198,8 @@ def import_result(engine: Engine, workspace: str, result: ValidationResult, dige
                 dup = _comparable(frame, sig_cols).isin(known).to_numpy()
                 write = frame[~dup]
             n_added, n_changed, n_same = len(write), 0, len(frame) - len(write)
-        records = _records(write, columns, wid)
-        for i in range(0, len(records), 20000):
-            conn.execute(insert(model), records[i:i + 20000])
+        for i in range(0, len(write), 20000):  # records built per slice: bounded memory on big files
+            conn.execute(insert(model), _records(write.iloc[i:i + 20000], columns, wid))
         conn.execute(insert(ImportLog).values(
             workspace_id=wid, kind=result.kind, file_name=result.file, content_hash=digest,
             rows_read=result.rows_read, rows_loaded=result.rows_loaded, rows_rejected=result.rows_rejected,
