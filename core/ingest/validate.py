@@ -219,11 +219,12 @@ _SCHEMAS = {
     S.ORDERS: pa.DataFrameSchema({
         S.ORDER_ID: pa.Column(object, nullable=False),
         S.PRODUCT_ID: pa.Column(object, nullable=False),
-        S.QUANTITY: pa.Column(float, [pa.Check.gt(0, error="quantity must be > 0 (returns and cancellations "
-                                                               "are not counted as purchases)"),
-                                      pa.Check(lambda s: (s % 1) == 0, element_wise=False,
+        # zero and negative quantities (returns, cancellations, stock adjustments) are stored; the
+        # cleaning step keeps them out of baskets
+        S.QUANTITY: pa.Column(float, [pa.Check(lambda s: (s % 1) == 0, element_wise=False,
                                                error="quantity must be a whole number"),
-                                      pa.Check.le(INT_MAX, error=f"quantity must be <= {INT_MAX:,}")],
+                                      pa.Check.le(INT_MAX, error=f"quantity must be <= {INT_MAX:,}"),
+                                      pa.Check.ge(-INT_MAX, error=f"quantity must be >= -{INT_MAX:,}")],
                               nullable=False),
         S.PRICE: pa.Column(float, pa.Check.ge(0, error="price must be >= 0"), nullable=True, required=False),
         S.ORDER_NUMBER: pa.Column(float, [pa.Check.ge(1, error="order_number must be >= 1"),

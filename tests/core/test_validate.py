@@ -220,16 +220,18 @@ def test_required_value_empty_is_rejected():
 
 
 def test_orders_quantity_default_and_checks():
-    # 2 blank -> 1; 3 '2'; 4 '0'; 5 '1.5'; 6 'x'; 7 '-1' (a return)
+    # 2 blank -> 1; 3 '2'; 4 '0' (an adjustment); 5 '1.5'; 6 'x'; 7 '-1' (a return)
+    # issue 3 item 4: zero and negative quantities are stored (cleaning keeps them out of baskets)
     data = b"order_id,product_id,qty\n1,A,\n1,B,2\n2,A,0\n2,C,1.5\n3,D,x\n3,E,-1\n"
     r = load_table(data, "o.csv", S.ORDERS)
-    assert r.valid[[S.ORDER_ID, S.PRODUCT_ID, S.QUANTITY]].values.tolist() == [["1", "A", 1], ["1", "B", 2]]
+    assert r.valid[[S.ORDER_ID, S.PRODUCT_ID, S.QUANTITY]].values.tolist() == [
+        ["1", "A", 1], ["1", "B", 2], ["2", "A", 0], ["3", "E", -1]]
+    assert r.valid["_line"].tolist() == [2, 3, 4, 7]
     assert r.valid[S.QUANTITY].dtype == "int64"
     got = rejects(r)
-    assert [g[:3] for g in got] == [(4, "qty", "0"), (5, "qty", "1.5"), (6, "qty", "x"), (7, "qty", "-1")]
-    assert got[0][3].startswith("quantity must be > 0")
-    assert got[1][3] == "quantity must be a whole number"
-    assert got[2][3] == "quantity is not a number"
+    assert [g[:3] for g in got] == [(5, "qty", "1.5"), (6, "qty", "x")]
+    assert got[0][3] == "quantity must be a whole number"
+    assert got[1][3] == "quantity is not a number"
 
 
 def test_orders_without_quantity_column_get_quantity_1():
@@ -390,3 +392,25 @@ def test_rejects_keep_missing_column_and_value_as_none_never_nan():
     assert only_malformed.rejects.loc[0, "value"] is None
     empty = load_table(b"product_id,title\nA,B\n", "cat.csv", S.CATALOG).rejects
     assert list(empty.columns) == list(S.REJECT_COLUMNS) and len(empty) == 0
+
+
+# --- quantity: returns, cancellations and adjustments are stored -----------------------------------
+
+@pytest.mark.parametrize("value, stored", [("0", 0), ("-1", -1), ("-12", -12), ("-2147483647", -2_147_483_647),
+                                           ("2147483647", 2_147_483_647), ("-0", 0), ("3.0", 3)])
+def test_zero_and_negative_whole_quantities_are_stored(value, stored):
+    r = load_table(f"order_id,product_id,quantity\nC1,P,{value}\n".encode(), "o.csv", S.ORDERS)
+    assert r.valid[S.QUANTITY].tolist() == [stored] and r.rows_rejected == 0
+
+
+@pytest.mark.parametrize("value, reason", [
+    ("-2147483648", "quantity must be >= -2,147,483,647"),
+    ("-1e20", "quantity must be >= -2,147,483,647"),
+    ("-1.5", "quantity must be a whole number"),
+    ("-inf", "quantity must be a finite number"),
+    ("nope", "quantity is not a number"),
+])
+def test_quantities_still_rejected(value, reason):
+    r = load_table(f"order_id,product_id,quantity\nC1,P,{value}\nC2,P,-3\n".encode(), "o.csv", S.ORDERS)
+    assert rejects(r) == [(2, "quantity", value, reason)]
+    assert r.valid[S.QUANTITY].tolist() == [-3]
