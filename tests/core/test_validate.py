@@ -8,7 +8,7 @@ import pandas as pd
 import pytest
 
 from core import schema as S
-from core.errors import MappingError
+from core.errors import MappingError, SchemaError
 from core.ingest import load_table, read_table, validate_table
 from core.ingest.validate import suggest_mapping
 
@@ -392,6 +392,238 @@ def test_rejects_keep_missing_column_and_value_as_none_never_nan():
     assert only_malformed.rejects.loc[0, "value"] is None
     empty = load_table(b"product_id,title\nA,B\n", "cat.csv", S.CATALOG).rejects
     assert list(empty.columns) == list(S.REJECT_COLUMNS) and len(empty) == 0
+
+
+# --- numbers: one decimal separator per column, from the evidence of all its values ---------------
+
+def _prices(data: bytes, **choice):
+    r = load_table(data, "cat.csv", S.CATALOG, **choice)
+    return r, r.valid[S.PRICE].tolist()
+
+
+@pytest.mark.parametrize("cells, expected, fmt", [
+    # decimal comma, proven by a cell that cannot be a thousands group ('12,99', '1.234,56')
+    (["12,99", "1.234,56", "9,5", "89", "2.499,00"], [12.99, 1234.56, 9.5, 89.0, 2499.0], (",", ".")),
+    (["12,99", "1,250"], [12.99, 1.25], (",", None)),                  # '1,250' follows the column: 1.25
+    (["1.234.567", "1.250"], [1234567.0, 1250.0], (",", ".")),         # two dot groups: dot is thousands
+    (["0,750", "1,250"], [0.75, 1.25], (",", None)),                   # '0,750' is no thousands group
+    # decimal point
+    (["1,299.00", "12.99", "2,345.10"], [1299.0, 12.99, 2345.1], (".", ",")),
+    (["12.99", "1,250"], [12.99, 1250.0], (".", ",")),                 # '1,250' follows the column: 1250
+    (["1,234,567", "1.250"], [1234567.0, 1.25], (".", ",")),
+    (["1234.567", "1.250"], [1234.567, 1.25], (".", None)),            # 4 digits before '.': a decimal point
+    (["5", "12", ""], [5.0, 12.0, None], (".", None)),                 # nothing to decide
+    (["1 234.50", "0.5"], [1234.5, 0.5], (".", " ")),                  # space groups
+    (["1\u00a0234,50", "7"], [1234.5, 7.0], (",", " ")),               # no-break space groups
+    (["1'234.50"], [1234.5], (".", "'")),                              # Swiss apostrophe groups
+])
+def test_decimal_separator_is_decided_per_column(cells, expected, fmt):
+    data = "product_id;title;price\n" + "".join(f'P{i};t;"{c}"\n' for i, c in enumerate(cells))
+    r, got = _prices(data.encode())
+    assert got == pytest.approx([float("nan") if e is None else e for e in expected], abs=1e-9, nan_ok=True)
+    assert r.number_format == {S.PRICE: {"decimal": fmt[0], "thousands": fmt[1]}}
+    assert r.rows_rejected == 0
+    plain = fmt == (".", None)
+    assert (r.notes == []) == plain and all(n in r.warnings for n in r.notes)
+    if not plain:
+        assert r.notes[0].startswith("cat.csv: numbers in column 'price' read with decimal")
+
+
+@pytest.mark.parametrize("cells", [
+    ["1,250", "2,400", "3,999"],            # 1.25 or 1250?
+    ["1.250", "2.400"],                     # 1.25 or 1250?
+    ["1,250", "7"],                         # the plain 7 proves nothing
+])
+def test_ambiguous_price_column_is_never_guessed(cells):
+    data = ("product_id\ttitle\tprice\n" + "".join(f"P{i}\tt\t{c}\n" for i, c in enumerate(cells))).encode()
+    r, got = _prices(data)
+    assert r.rows_loaded == len(cells) and r.rows_rejected == 0       # rows kept, nothing lost
+    for c, v in zip(cells, got):
+        assert (v == 7.0) if c == "7" else math.isnan(v)
+    assert r.number_format[S.PRICE] == {"decimal": None, "thousands": None}
+    warning, = r.warnings
+    n = sum(c != "7" for c in cells)
+    rows = "row 2" if n == 1 else "rows " + ", ".join(str(i + 2) for i in range(n))
+    assert warning.startswith("cat.csv: column 'price': the decimal separator cannot be decided: every value "
+                              "with a separator reads two ways")
+    assert f"{n} value(s) on {rows} were not stored" in warning
+    assert warning.endswith("Choose the decimal separator (',' or '.') and import again")
+    # the user's choice then applies to every cell: the other separator groups thousands
+    _, comma = _prices(data, decimal=",")
+    _, point = _prices(data, decimal=".")
+    assert comma == pytest.approx([float(c.replace(".", "").replace(",", ".")) for c in cells])
+    assert point == pytest.approx([float(c.replace(",", "")) for c in cells])
+
+
+def test_price_column_mixing_decimal_point_and_comma_is_not_stored_naming_both_rows():
+    r, got = _prices(b"product_id;title;price\nA;t;3,50\nB;t;12.99\nC;t;7\n")
+    assert got[:2] == [pytest.approx(float("nan"), nan_ok=True)] * 2 and got[2] == 7.0
+    warning, = r.warnings
+    assert ("its values mix a decimal point (row 3: '12.99') and a decimal comma (row 2: '3,50'); "
+            "2 value(s) on rows 2, 3 were not stored (price was left empty on those rows)") in warning
+
+
+def test_chosen_decimal_separator_rejects_the_cells_that_do_not_fit():
+    r, got = _prices(b"product_id;title;price\nA;t;3,50\nB;t;12.99\nC;t;1.234,5\n", decimal=",")
+    assert got == [3.5, 1234.5]
+    assert rejects(r) == [(3, "price", "12.99", "price is not a number with the decimal separator ',' of this column")]
+    assert r.notes == ["cat.csv: numbers in column 'price' read with decimal ',' and thousands separator '.' "
+                       "(as chosen)"]
+
+
+def test_ambiguous_column_takes_the_separator_the_rest_of_the_file_proves():
+    # quantity '1.000' alone is 1 or 1000; the price column of the same file proves a decimal comma
+    r = load_table(b"order_id;product_id;quantity;price\n1;A;1.000;12,99\n2;B;2;1,00\n", "o.csv", S.ORDERS)
+    assert r.valid[S.QUANTITY].tolist() == [1000, 2]
+    assert r.number_format[S.QUANTITY] == {"decimal": ",", "thousands": "."}
+    assert any("column 'quantity' read with decimal ',' and thousands separator '.' (as the other numeric columns"
+               in w for w in r.warnings)
+
+
+def test_ambiguous_quantity_rejects_the_row_never_defaults_to_1():
+    r = load_table(b'order_id,product_id,quantity\n1,A,"1,000"\n2,B,2\n3,C,\n', "o.csv", S.ORDERS)
+    assert r.valid[[S.ORDER_ID, S.QUANTITY]].values.tolist() == [["2", 2], ["3", 1]]   # blank is still 1
+    (row, col, value, reason), = rejects(r)
+    assert (row, col, value) == (2, "quantity", "1,000")
+    assert reason.startswith("quantity '1,000' reads as a different number")
+    assert any("those rows were rejected" in w for w in r.warnings)
+
+
+def test_rating_with_decimal_comma():
+    r = load_table(b'product_id,text,rating\nA,fine,"4,5"\nB,ok,5\n', "rev.csv", S.REVIEWS)
+    assert r.valid[S.RATING].tolist() == [4.5, 5.0]
+    assert r.number_format == {S.RATING: {"decimal": ",", "thousands": None}}
+
+
+def test_decimal_comma_is_detected_under_a_mapped_header_and_named_both_ways():
+    r = load_table(b"SKU;Name;Variant Price\nA;t;1.234,56\n", "cat.csv", S.CATALOG)
+    assert r.valid[S.PRICE].tolist() == [1234.56]
+    assert r.notes == ["cat.csv: numbers in column 'Variant Price' (price) read with decimal ',' and thousands "
+                       "separator '.' (row 2: '1.234,56')"]
+
+
+@pytest.mark.parametrize("kwargs, error, match", [
+    ({"decimal": ";"}, ValueError, r"decimal must be ',' or '\.' \(or None to detect it\), got ';'"),
+    ({"decimal": 1}, ValueError, r"decimal must be ',' or '\.'"),
+    ({"dayfirst": "yes"}, TypeError, r"dayfirst must be a bool or None, got str"),
+    ({"dayfirst": 1}, TypeError, r"dayfirst must be a bool or None, got int"),
+])
+def test_bad_format_choices(kwargs, error, match):
+    with pytest.raises(error, match=match):
+        load_table(b"product_id,title\nA,t\n", "cat.csv", S.CATALOG, **kwargs)
+
+
+# --- ids mangled to scientific notation -----------------------------------------------------------
+
+def test_ids_in_scientific_notation_are_flagged_and_kept():
+    data = (b"order_id,product_id,customer_id\n"
+            b"1.5E+10,6.93E+12,C1\n2,6.93E+12,1.23e+05\n3,P007,C2\n4,12E4X,C3\n5,2E5,C4\n6,6.93E+12,C5\n"
+            b"7,6.93E+12,C6\n8,6.93E+12,C7\n9,6.93E+12,C8\n")
+    r = load_table(data, "o.csv", S.ORDERS)
+    assert r.rows_loaded == 9 and r.rows_rejected == 0                  # nothing lost
+    assert r.valid[S.PRODUCT_ID].tolist()[:3] == ["6.93E+12", "6.93E+12", "P007"]
+    sci = [w for w in r.warnings if "scientific notation" in w]
+    assert sci == [
+        "o.csv: column 'order_id': 1 id(s) look like numbers Excel turned into scientific notation "
+        "(row 2 ('1.5E+10')); their digits are lost, so they will not match the other files: format the column "
+        "as text in the spreadsheet, export again and re-import",
+        "o.csv: column 'product_id': 6 id(s) look like numbers Excel turned into scientific notation "
+        "(rows 2 ('6.93E+12'), 3 ('6.93E+12'), 7 ('6.93E+12'), 8 ('6.93E+12'), 9 ('6.93E+12'), ...); their digits "
+        "are lost, so they will not match the other files: format the column as text in the spreadsheet, "
+        "export again and re-import",
+        "o.csv: column 'customer_id': 1 id(s) look like numbers Excel turned into scientific notation "
+        "(row 3 ('1.23e+05')); their digits are lost, so they will not match the other files: format the column "
+        "as text in the spreadsheet, export again and re-import"]
+
+
+def test_catalog_id_in_scientific_notation_named_with_its_header():
+    r = load_table(b"SKU,title\n4.01E+11,Mug\nA-1,Cup\n", "cat.csv", S.CATALOG)
+    assert r.valid[S.PRODUCT_ID].tolist() == ["4.01E+11", "A-1"]
+    assert r.warnings[0].startswith("cat.csv: column 'SKU' (product_id): 1 id(s) look like numbers Excel")
+
+
+# --- dates: one day/month order per column --------------------------------------------------------
+
+def _dates(cells, **choice):
+    data = "order_id,product_id,ordered_at\n" + "".join(f"O{i},P,{c}\n" for i, c in enumerate(cells))
+    r = load_table(data.encode(), "o.csv", S.ORDERS, **choice)
+    return r, r.valid[S.ORDERED_AT].tolist()
+
+
+@pytest.mark.parametrize("cells, expected, order", [
+    (["03/04/2026 09:15", "25/03/2026 14:02"], ["2026-04-03 09:15", "2026-03-25 14:02"], "day-first"),
+    (["3/4/2026 9:15 AM", "3/25/2026 2:02 PM"], ["2026-03-04 09:15", "2026-03-25 14:02"], "month-first"),
+    (["03.04.2026", "25.03.2026"], ["2026-04-03", "2026-03-25"], "day-first"),             # German dots
+    (["03-04-26", "13-04-26"], ["2026-04-03", "2026-04-13"], "day-first"),                  # 2-digit years
+    (["01/02/2026", "2026-01-30", "13/02/2026T10:00Z"], ["2026-02-01", "2026-01-30", "2026-02-13 10:00"],
+     "day-first"),
+])
+def test_one_day_month_order_per_column(cells, expected, order):
+    r, got = _dates(cells)
+    assert got == [pd.Timestamp(e) for e in expected]
+    assert r.date_format == {S.ORDERED_AT: order} and r.rows_rejected == 0
+    note, = r.notes
+    assert note.startswith(f"o.csv: dates in column 'ordered_at' read {order}")
+
+
+def test_numeric_dates_that_read_alike_both_ways_need_no_decision():
+    r, got = _dates(["05/05/2026", "2026-01-02", "12/12/26 10:00"])
+    assert got == [pd.Timestamp("2026-05-05"), pd.Timestamp("2026-01-02"), pd.Timestamp("2026-12-12 10:00")]
+    assert r.date_format == {} and r.notes == [] and r.rows_rejected == 0
+
+
+def test_iso_and_month_name_dates_need_no_decision():
+    r, got = _dates(["2026-01-02", "Mar 4 2026", "4 March 2026 10:00"])
+    assert got == [pd.Timestamp("2026-01-02"), pd.Timestamp("2026-03-04"), pd.Timestamp("2026-03-04 10:00")]
+    assert r.date_format == {} and r.notes == [] and r.warnings == []
+
+
+@pytest.mark.parametrize("cells, match, rows", [
+    (["01/02/2026", "03/04/2026", "2026-05-06"],
+     r"could be day-first or month-first \(e\.g\. '01/02/2026'\): no value shows which, on rows 2, 3;", [2, 3]),
+    (["02/03/2026", "25/03/2026", "03/26/2026", "28/03/2026"],
+     r"mix day-first and month-first: day-first only on rows 3, 5 \(e\.g\. '25/03/2026'\), month-first only on "
+     r"row 4 \(e\.g\. '03/26/2026'\)", [3, 5, 4]),
+])
+def test_undecidable_dates_refuse_the_file_naming_column_and_rows(cells, match, rows):
+    with pytest.raises(SchemaError, match=match) as exc:
+        _dates(cells)
+    assert (exc.value.file, exc.value.column) == ("o.csv", "ordered_at")
+    assert str(exc.value).startswith("file 'o.csv', column 'ordered_at': the dates in 'ordered_at'")
+    assert "choose the order (day-first DD/MM/YYYY or month-first MM/DD/YYYY)" in str(exc.value)
+
+
+def test_undecidable_dates_under_a_mapped_header_name_the_field_too():
+    with pytest.raises(SchemaError, match=r"column 'InvoiceDate': the dates in 'InvoiceDate' \(ordered_at\)"):
+        load_table(b"InvoiceNo,StockCode,InvoiceDate\n1,A,01/02/2026\n", "o.csv", S.ORDERS)
+
+
+def test_chosen_order_applies_and_rejects_the_dates_it_cannot_read():
+    r, got = _dates(["01/02/2026", "25/03/2026", "03/26/2026"], dayfirst=True)
+    assert got == [pd.Timestamp("2026-02-01"), pd.Timestamp("2026-03-25")]
+    assert rejects(r) == [(4, "ordered_at", "03/26/2026",
+                           "ordered_at is not a day-first date (DD/MM/YYYY, the order of this column)")]
+    r, got = _dates(["01/02/2026", "11/12/2026 08:05"], dayfirst=False)
+    assert got == [pd.Timestamp("2026-01-02"), pd.Timestamp("2026-11-12 08:05")]
+    assert r.notes == ["o.csv: dates in column 'ordered_at' read month-first (MM/DD/YYYY): as chosen"]
+
+
+@pytest.mark.parametrize("cell", ["31/02/2026", "32/01/2026", "13/13/2026", "00/01/2026"])
+def test_impossible_numeric_dates_are_not_dates(cell):
+    r, got = _dates(["25/03/2026", cell])
+    assert got == [pd.Timestamp("2026-03-25")]
+    assert rejects(r) == [(3, "ordered_at", cell, "ordered_at is not a date/time")]
+
+
+def test_numeric_dates_out_of_range_are_rejected_as_before():
+    r, got = _dates(["25/03/2026", "01/01/1500"])
+    assert rejects(r)[0][:3] == (3, "ordered_at", "01/01/1500") and rejects(r)[0][3].startswith(
+        "ordered_at is out of range")
+
+
+def test_dayfirst_applies_to_review_dates_too():
+    r = load_table(b"product_id,text,created_at\nA,x,01/02/2026\n", "rev.csv", S.REVIEWS, dayfirst=True)
+    assert r.valid[S.CREATED_AT].tolist() == [pd.Timestamp("2026-02-01")]
 
 
 # --- quantity: returns, cancellations and adjustments are stored -----------------------------------
