@@ -169,7 +169,8 @@ def cmd_ingest(args) -> int:
             known = ", ".join(sorted(saved)) or "none saved in this workspace"
             raise SchemaError(f"unknown preset {args.preset!r} (known: {known})")
         mappings = {saved[args.preset]["kind"]: saved[args.preset]["mapping"]}
-    reports = import_files(engine, args.workspace, files, mappings)
+    fmt = {"decimal": args.decimal, "dayfirst": {"day": True, "month": False}.get(args.dates)}
+    reports = import_files(engine, args.workspace, files, mappings, options={k: fmt for k in files})
     doc = {"workspace": args.workspace, "files": [_file_report(paths[r.validation.kind], r) for r in reports]}
     for r in reports:
         print(r.summary, file=sys.stderr)
@@ -208,6 +209,8 @@ def build_parser() -> argparse.ArgumentParser:
     g.add_argument("--reviews", help="reviews file")
     g.add_argument("--preset", help="a mapping preset saved in the workspace")
     g.add_argument("--report", help="write the JSON report here (default: stdout)")
+    g.add_argument("--decimal", choices=[".", ","], help="decimal separator, where a file's numbers are ambiguous")
+    g.add_argument("--dates", choices=["day", "month"], help="day-first or month-first, where dates are ambiguous")
     g.add_argument("--database", help="SQLAlchemy URL (default: DATABASE_URL or var/crosssell.sqlite)")
     g.set_defaults(func=cmd_ingest)
     return p

@@ -70,7 +70,7 @@ def _apply_builtin(read: ReadResult, preset: str, salt: str) -> ReadResult:
 
 def import_files(engine: Engine, workspace: str, files: dict, mappings: dict | None = None,
                  reads: dict | None = None, presets: dict | None = None,
-                 cleaning: CleaningSettings | None = None) -> list[FileReport]:
+                 cleaning: CleaningSettings | None = None, options: dict | None = None) -> list[FileReport]:
     """Validate, clean and import files, catalog first (order lines are classified against it).
 
     Parameters
@@ -88,6 +88,9 @@ def import_files(engine: Engine, workspace: str, files: dict, mappings: dict | N
     cleaning : CleaningSettings, optional
         Rules that keep cancellations, returns, fees... out of baskets (they are stored with
         their ``line_type``, never dropped). Defaults to ``CleaningSettings()``.
+    options : dict, optional
+        ``{kind: {"decimal": "," | ".", "dayfirst": bool}}``: the user's answer where a file's number
+        or date format is ambiguous (see ``core.ingest.validate.validate_table``).
 
     Returns
     -------
@@ -113,7 +116,8 @@ def import_files(engine: Engine, workspace: str, files: dict, mappings: dict | N
         preset = (presets or {}).get(kind)
         if preset:
             read = _apply_builtin(read, preset, salt)
-        result = validate_table(read, kind, name, None if preset else (mappings or {}).get(kind))
+        result = validate_table(read, kind, name, None if preset else (mappings or {}).get(kind),
+                                **{k: v for k, v in (options or {}).get(kind, {}).items() if v is not None})
         valid = _hash_emails(result.valid, salt)
         counts = None
         if kind == S.ORDERS:
@@ -122,7 +126,8 @@ def import_files(engine: Engine, workspace: str, files: dict, mappings: dict | N
             valid = valid.assign(**{S.LINE_TYPE: classes.astype(str).to_numpy()})
             counts = cleaning_report(classes, valid)
         result = replace(result, valid=valid)
-        report = {"warnings": list(result.warnings), "cleaning": counts, "preset": preset}
+        report = {"warnings": list(result.warnings), "cleaning": counts, "preset": preset,
+                  "number_format": result.number_format, "date_format": result.date_format}
         outcome = import_result(engine, workspace, result, content_hash(data), report=report)
         reports.append(FileReport(result, outcome, counts))
     return reports

@@ -51,7 +51,7 @@ def _read(name: str, data: bytes):
     return read_table(data, name)
 
 
-chosen, reads, mappings, builtins, refused = {}, {}, {}, {}, []
+chosen, reads, mappings, builtins, formats, refused = {}, {}, {}, {}, {}, []
 saved = list_presets(engine, target, None) if target else {}
 for kind, upload in uploads.items():
     if upload is None:
@@ -67,6 +67,13 @@ for kind, upload in uploads.items():
         st.caption(f"Encoding {read.encoding}" + (f", delimiter {read.delimiter!r}" if read.delimiter else "")
                    + f", {len(read.frame):,} records" + (f", {len(read.malformed):,} malformed" if read.malformed
                                                          else ""))
+        f1, f2 = st.columns(2)
+        dec = f1.selectbox("Decimal separator", ["detect", ". (12.99)", ", (12,99)"], key=f"decimal_{kind}",
+                           help="Detected per file from all values; choose when the import says it is ambiguous.")
+        dates = f2.selectbox("Dates", ["detect", "day first (31/12)", "month first (12/31)"], key=f"dayfirst_{kind}",
+                             help="Detected per column; choose when every date could be read both ways.")
+        formats[kind] = {"decimal": {"detect": None}.get(dec, dec[0]),
+                         "dayfirst": {"detect": None, "day first (31/12)": True}.get(dates, False)}
         presets = {n: p["mapping"] for n, p in saved.items() if p["kind"] == kind}
         builtin = [n for n, p in BUILTIN_PRESETS.items() if p.kind == kind and p.combine is None]
         suggested = suggest_preset(read.frame.columns)
@@ -130,14 +137,14 @@ if st.button("Import", type="primary", disabled=not chosen or cleaning is None):
         st.error("The demo workspace is read-only: choose another workspace name for your upload.")
     else:
         key = "|".join(f"{k}:{content_hash(d)}:{sorted(mappings.get(k, {}).items())}:{builtins.get(k)}"
-                       for k, (_, d) in sorted(chosen.items())) + f":{hash(cleaning)}"
+                       for k, (_, d) in sorted(chosen.items())) + f":{hash(cleaning)}:{sorted(formats.items())}"
         key += f"@{target}"
         reports = st.session_state.setdefault(state.IMPORT_REPORTS, {})
         if key not in reports:  # reruns never re-import the same content with the same mapping
             try:
                 with st.spinner("Validating and importing…"):
                     reports[key] = {"reports": import_files(engine, target, chosen, mappings, reads, builtins,
-                                                            cleaning), "error": None}
+                                                            cleaning, formats), "error": None}
             except CrossSellError as exc:
                 reports[key] = {"reports": [], "error": str(exc)}
         st.session_state["last_import"] = key

@@ -375,6 +375,10 @@ def _swallowing(text: str, spans: list, rows: list, starts: list, width: int, de
 
 def _finish(frame, starts, encoding, delimiter, malformed, name) -> ReadResult:
     cols = [str(c).replace("\ufeff", "").strip().strip('"').strip() for c in frame.columns]
+    if cols and cols[0] == "" and len(cols) > 1:
+        # a leading unnamed column is a row index written by pandas/R (e.g. the clothing-reviews
+        # export): name it so it can be left unmapped instead of refusing the whole file
+        cols[0] = "row_index"
     if any(c == "" or c.lower().startswith("unnamed:") for c in cols):
         empty = [i + 1 for i, c in enumerate(cols) if c == "" or c.lower().startswith("unnamed:")]
         raise SchemaError(f"header has an empty column name at position(s) {empty}", file=name, row=1)
