@@ -8,7 +8,7 @@ from core import schema as S
 from core.errors import CrossSellError
 from core.ingest import read_table
 from core.ingest.clean import DEFAULT_NON_PRODUCT_PATTERNS, CleaningSettings
-from core.ingest.presets import BUILTIN_PRESETS, suggest_preset
+from core.ingest.presets import BUILTIN_PRESETS, instacart_frames, suggest_preset
 from core.ingest.validate import suggest_mapping
 from core.store import delete_workspace, list_imports, list_workspaces
 from core.store.repo import content_hash, list_presets, save_preset
@@ -113,6 +113,22 @@ for kind, upload in uploads.items():
     reads[kind] = read
 for msg in refused:
     st.error(f"File refused: {msg}")
+
+with st.expander("Several files of one export (Instacart layout: products, aisles, departments, orders, order lines)"):
+    multi = st.file_uploader("All files of the export", type=TYPES, accept_multiple_files=True, key="upload_multi")
+    if multi and st.button("Join these files", key="join_multi"):
+        try:
+            cat_frame, ord_frame = instacart_frames({f.name: f.getvalue() for f in multi})
+            st.session_state["multi_files"] = {
+                S.CATALOG: ("instacart catalog (joined).csv", cat_frame.to_csv(index=False).encode()),
+                S.ORDERS: ("instacart orders (joined).csv", ord_frame.to_csv(index=False).encode())}
+            st.success(f"Joined {len(multi)} files: {len(cat_frame):,} products, {len(ord_frame):,} order lines. "
+                       "Press Import to load them.")
+        except (CrossSellError, ValueError) as exc:
+            st.error(f"Cannot join these files: {exc}")
+    for kind, (name, data) in st.session_state.get("multi_files", {}).items():
+        if multi and kind not in chosen:
+            chosen[kind] = (name, data)
 
 with st.expander("Cleaning rules for order lines (cancellations, returns, fees, vouchers…)"):
     st.caption("Lines these rules catch are stored with their reason and kept out of baskets; nothing is deleted.")

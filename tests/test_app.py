@@ -166,3 +166,28 @@ def test_data_page_suggests_the_shopify_preset_and_merges_variants(app_env):
     assert not at.exception, [e.value for e in at.exception]
     metrics = {m.label: m.value for m in at.metric}
     assert metrics["Rows loaded"] == "2" and metrics["New products"] == "2"
+
+
+def test_data_page_joins_the_instacart_multi_file_layout(app_env):
+    src = Path("/work/shared/datasets/instacart")
+    if not src.is_dir():
+        pytest.skip(f"{src} not found")
+    orders = src.joinpath("orders_demo.csv").read_bytes().splitlines(keepends=True)[:40]
+    order_ids = {line.split(b",")[0] for line in orders[1:]}
+    items = [line for line in src.joinpath("order_items_demo.csv").read_bytes().splitlines(keepends=True)
+             if line.split(b",")[0] in order_ids or line.startswith(b"order_id")]
+    at = _app()
+    at.text_input(key="upload_workspace").set_value("instacart-upload").run()
+    at.file_uploader(key="upload_multi").set_value([
+        ("products.csv", src.joinpath("products.csv").read_bytes(), "text/csv"),
+        ("aisles.csv", src.joinpath("aisles.csv").read_bytes(), "text/csv"),
+        ("departments.csv", src.joinpath("departments.csv").read_bytes(), "text/csv"),
+        ("orders_demo.csv", b"".join(orders), "text/csv"),
+        ("order_items_demo.csv", b"".join(items), "text/csv")]).run()
+    at.button(key="join_multi").click().run()
+    assert not at.exception, [e.value for e in at.exception]
+    next(b for b in at.button if b.label == "Import").click().run()
+    assert not at.exception, [e.value for e in at.exception]
+    metrics = {m.label: m.value for m in at.metric}
+    assert metrics["Order lines"] == f"{len(items) - 1:,}"
+    assert at.sidebar.selectbox(key="workspace").value == "instacart-upload"
