@@ -525,7 +525,8 @@ _DATETIME = {S.ORDERED_AT, S.CREATED_AT}
 def _category_path(v: str | None) -> str | None:
     if v is None:
         return None
-    parts = [p.strip() for p in re.split(r"\s*(?:>|/|\|)\s*", v) if p.strip()]
+    # only '>' separates levels: '/' and '|' occur inside real names ("ICE - CRUSHED/CUBED", "AC/DC")
+    parts = [p.strip() for p in v.split(S.CATEGORY_SEP) if p.strip()]
     return f" {S.CATEGORY_SEP} ".join(parts) if parts else None
 
 

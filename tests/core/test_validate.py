@@ -56,13 +56,19 @@ def test_header_synonyms_sku_and_name():
     assert r.valid[[S.PRODUCT_ID, S.TITLE, S.PRICE, S.BRAND]].values.tolist() == [["A1", "Mug", 3.5, "Clay"]]
 
 
+def test_category_levels_split_on_greater_than_only():
+    data = b"product_id,title,category\nI1,Ice,GROCERY>FRZN ICE >  ICE - CRUSHED/CUBED\nR1,Record,Music > AC/DC\n"
+    cats = load_table(data, "c.csv", S.CATALOG).valid[S.CATEGORY].tolist()
+    assert cats == ["GROCERY > FRZN ICE > ICE - CRUSHED/CUBED", "Music > AC/DC"]
+
+
 def test_shopify_style_headers_and_category_path_normalised():
     data = b'Handle,Title,Body (HTML),Product Type,Variant Price\nmug-1,Mug,<p>x</p>,Home / Kitchen,"1,234.50"\n'
     r = load_table(data, "products_export.csv", S.CATALOG)
     assert r.mapping == {S.PRODUCT_ID: "Handle", S.TITLE: "Title", S.CATEGORY: "Product Type",
                          S.DESCRIPTION: "Body (HTML)", S.PRICE: "Variant Price"}
     row = r.valid.iloc[0]
-    assert row[S.CATEGORY] == "Home > Kitchen"        # '/' separator folded to ' > '
+    assert row[S.CATEGORY] == "Home / Kitchen"        # only '>' separates levels ('/' is part of names)
     assert row[S.PRICE] == 1234.5                     # thousands separator '1,234.50'
     assert row[S.DESCRIPTION] == "<p>x</p>"          # HTML kept in storage
 
