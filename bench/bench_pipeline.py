@@ -45,8 +45,9 @@ import numpy as np  # noqa: E402
 import pandas as pd  # noqa: E402
 
 from core import schema as S  # noqa: E402
+from core.paths import shared_dir
 
-DEFAULT_CJ = ROOT.parent / "shared" / "datasets" / "completejourney"
+DEFAULT_CJ = shared_dir() / "datasets" / "completejourney"
 STAGES = ("ingest", "store", "baskets", "embeddings", "pairs", "build_model", "recommend")
 CJ_DEFAULT_MAX_TEXTS = 20_000
 FAST_S, FAST_REPEATS = 1.0, 3

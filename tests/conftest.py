@@ -18,8 +18,9 @@ ROOT = Path(__file__).resolve().parents[1]
 FIXTURES = ROOT / "tests" / "fixtures"
 INSTACART = FIXTURES / "instacart_small"
 # the shared folder sits next to the checkout (/work/shared) or inside it (shared/)
-SHARED_CASES = next((p / "cases" for p in (ROOT.parent / "shared", ROOT / "shared") if (p / "cases").is_dir()),
-                    ROOT.parent / "shared" / "cases")
+from core.paths import shared_dir  # noqa: E402
+
+SHARED_CASES = shared_dir() / "cases"
 
 
 @pytest.fixture(scope="session")

@@ -169,7 +169,8 @@ def test_data_page_suggests_the_shopify_preset_and_merges_variants(app_env):
 
 
 def test_data_page_joins_the_instacart_multi_file_layout(app_env):
-    src = Path("/work/shared/datasets/instacart")
+    from core.paths import shared_dir
+    src = shared_dir() / "datasets" / "instacart"
     if not src.is_dir():
         pytest.skip(f"{src} not found")
     orders = src.joinpath("orders_demo.csv").read_bytes().splitlines(keepends=True)[:40]

@@ -16,10 +16,11 @@ from pathlib import Path
 
 import pandas as pd
 import pytest
+from core.paths import shared_dir
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
 SCRIPT = REPO_ROOT / "scripts" / "make_demo.py"
-SOURCE = REPO_ROOT.parent / "shared" / "datasets" / "instacart"
+SOURCE = shared_dir() / "datasets" / "instacart"
 
 pytestmark = pytest.mark.skipif(
     not (SOURCE / "products.csv").is_file(),

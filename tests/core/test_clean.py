@@ -15,9 +15,10 @@ from core.ingest import read_table
 from core.ingest.clean import (DEFAULT_NON_PRODUCT_PATTERNS, LINE_CLASSES, CleaningSettings, basket_lines,
                                classify_lines, cleaning_report)
 from core.ingest.presets import apply_preset, catalog_from_invoice_lines
+from core.paths import shared_dir
 
 ROOT = Path(__file__).resolve().parents[2]
-SHARED = next((p for p in (ROOT.parent / "shared", ROOT / "shared") if p.is_dir()), ROOT.parent / "shared")
+SHARED = shared_dir()
 ONLINE_RETAIL = SHARED / "datasets" / "online_retail" / "online_retail.parquet"
 INVOICE_PRESET = "Invoice lines (UCI Online Retail style)"
 

@@ -17,9 +17,10 @@ from core.ingest import ReadResult, read_table, validate_table
 from core.ingest.presets import (BUILTIN_PRESETS, PERSONAL_DATA_COLUMNS, SHOPIFY_ORDER_PERSONAL_COLUMNS, Preset,
                                  apply_preset, catalog_from_invoice_lines, hash_email, instacart_frames,
                                  shopify_variant_aliases, suggest_preset, woo_first_category)
+from core.paths import shared_dir
 
 ROOT = Path(__file__).resolve().parents[2]
-SHARED = next((p for p in (ROOT.parent / "shared", ROOT / "shared") if p.is_dir()), ROOT.parent / "shared")
+SHARED = shared_dir()
 DATASETS = SHARED / "datasets"
 SALT = "workspace-salt"
 
