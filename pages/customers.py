@@ -74,6 +74,8 @@ if recs.empty:
             "category yet.")
     st.stop()
 recs.insert(3, "title", model.titles[model.item_index(recs["product_id"])])
+st.caption("Grouped by category; the numbers are the overall rank. Each reason names the purchase behind it and "
+           "the evidence: how many baskets hold both items, their lift, and how alike their texts read.")
 for cat, grp in recs.groupby("category", sort=False):
     with st.container(border=True):
         st.markdown(f"**{cat}**")

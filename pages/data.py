@@ -206,8 +206,10 @@ m4.metric("Customers", f"{data.orders[S.CUSTOMER_ID].nunique():,}")
 
 unknown = data.unknown_products()
 if len(unknown):
-    st.warning(f"{int(unknown['lines'].sum()):,} order lines name {len(unknown):,} products that are not in the "
-               "catalog. They are stored, but left out of baskets until the catalog lists them.")
+    n_lines, n_products = int(unknown["lines"].sum()), len(unknown)
+    st.warning(f"{n_lines:,} order line{'s' if n_lines != 1 else ''} name{'s' if n_lines == 1 else ''} "
+               f"{n_products:,} product{'s' if n_products != 1 else ''} that {'are' if n_products != 1 else 'is'} "
+               "not in the catalog. They are stored, but left out of baskets until the catalog lists them.")
     st.dataframe(unknown, hide_index=True, width="stretch", height=200)
     st.download_button("Download unknown products (CSV)", unknown.to_csv(index=False).encode(),
                        file_name=f"unknown_products_{workspace}.csv", mime="text/csv")
@@ -232,6 +234,8 @@ with tab_log:
 st.subheader("All workspaces")
 ws = list_workspaces(engine)
 st.dataframe(ws, hide_index=True, width="stretch")
+st.download_button("Download workspaces (CSV)", ws.to_csv(index=False).encode(), file_name="workspaces.csv",
+                   mime="text/csv", key="dl_workspaces")
 if workspace != S.DEMO_WORKSPACE:
     with st.popover(f"Delete workspace “{workspace}”"):
         st.write("This deletes its products, orders, reviews and import log. It cannot be undone.")

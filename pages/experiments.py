@@ -66,14 +66,18 @@ st.subheader("Ground truth: held-out conversion per strategy")
 m1, m2, m3 = st.columns(3)
 m1.metric("Held-out customers", f"{len(result.hits):,}")
 m2.metric("Training orders", f"{saved['train_orders']:,}")
-m3.metric("Best strategy", result.arms.loc[result.arms["rate"].idxmax(), "arm"])
+ranked = result.arms.sort_values(["rate", "arm"], ascending=[False, True], kind="stable").reset_index(drop=True)
+tie = len(ranked) > 1 and ranked.loc[0, "rate"] == ranked.loc[1, "rate"]
+m3.metric("Best strategy", "tie" if tie else ranked.loc[0, "arm"])
+if len(result.hits) < 100:
+    st.warning(f"Only {len(result.hits):,} held-out customers: the intervals below are wide and the ranking of "
+               "strategies may not hold on more data.")
 st.plotly_chart(arm_rates_bar(result.arms), width="stretch", key="arm_rates")
 arms_table = result.arms.rename(columns={"rate": "conversion"})
 st.dataframe(arms_table, hide_index=True, width="stretch",
              column_config={c: st.column_config.NumberColumn(format="%.4f") for c in ("conversion", "ci_low", "ci_high")})
 st.download_button("Download held-out conversion per arm (CSV)", arms_table.to_csv(index=False).encode(),
                    file_name="experiment_arms.csv", mime="text/csv")
-ranked = result.arms.sort_values("rate", ascending=False).reset_index(drop=True)
 if len(ranked) >= 2:
     a, b = ranked.iloc[0], ranked.iloc[1]
     z, pval = two_proportion_z_test(int(a.conversions), int(a.customers), int(b.conversions), int(b.customers))

@@ -90,7 +90,9 @@ class CrossCategoryHybrid(Strategy):
                 col = np.asarray(rows[:, j].toarray()).ravel() * c
                 h = hist[int(np.argmax(col))]
                 n = int(m.pair_count[h, j])
-                parts.append(f"bought {m.describe_item(h)}; {n} baskets hold both, lift {m.lift[h, j]:.1f}")
+                lift = float(m.lift[h, j])
+                verdict = "" if lift > 1 else " (no more often than chance: shown for popularity)"
+                parts.append(f"bought {m.describe_item(h)}; {n} baskets hold both, lift {lift:.1f}{verdict}")
                 if m.embeddings is not None:
                     parts.append(f"text similarity {float(m.embeddings[h] @ m.embeddings[j]):.2f}")
             elif use_text:
