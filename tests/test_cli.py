@@ -134,3 +134,34 @@ def test_ingest_refusal_exits_2_with_the_reason_on_stderr(tmp_path):
                    f"sqlite:///{tmp_path / 'db.sqlite'}", db=tmp_path / "db.sqlite")
     assert proc.returncode == 2
     assert "required column" in proc.stderr and "c.csv" in proc.stderr
+
+
+def test_an_import_killed_halfway_leaves_the_earlier_data(tmp_path):
+    """kill -9 during a large import: the database holds either all of it or none of it, never a part."""
+    import signal
+    import time
+
+    from core.store import list_workspaces, make_engine
+
+    db = tmp_path / "db.sqlite"
+    first = run_cli("ingest", "--workspace", "shop", "--orders", str(FIX / "orders.csv"), "--database",
+                    f"sqlite:///{db}", db=db)
+    assert first.returncode == 0, first.stderr
+    big = tmp_path / "big_orders.csv"
+    with big.open("w") as f:
+        f.write("order_id,product_id,customer_id\n")
+        for i in range(400_000):
+            f.write(f"B{i // 4},{i % 997},c{i % 5000}\n")
+    env = {**os.environ, "HF_HUB_OFFLINE": "1"}
+    proc = subprocess.Popen([sys.executable, "-m", "core", "ingest", "--workspace", "shop", "--orders", str(big),
+                             "--database", f"sqlite:///{db}"], cwd=ROOT, env=env, stdout=subprocess.DEVNULL,
+                            stderr=subprocess.DEVNULL)
+    time.sleep(4.0)  # mid-import: reading/validating/writing 400,000 lines takes well over this
+    finished_before_kill = proc.poll() is not None
+    proc.send_signal(signal.SIGKILL)
+    proc.wait(timeout=30)
+    lines = int(list_workspaces(make_engine(f"sqlite:///{db}")).set_index("name").loc["shop", "order_lines"])
+    if finished_before_kill:
+        assert lines == 8443 + 400_000
+    else:
+        assert lines == 8443  # the earlier import, intact; nothing of the killed one
