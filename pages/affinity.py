@@ -5,11 +5,12 @@ import streamlit as st
 
 from core.affinity import affinity_graph
 from core.errors import CrossSellError
+from core.explain import neighbours, pair_details
 from core.pipeline import category_pairs_table, item_pairs_table
 from ui import state
 from ui.page import page_setup
-from ui.charts import lift_heatmap, network_figure
-from ui.resources import shop_model
+from ui.charts import lift_heatmap, md_escape, network_figure
+from ui.resources import shop_model, workspace_data
 
 workspace = page_setup()
 st.title("Affinity graph")
@@ -61,18 +62,42 @@ if search:
 view = view.sort_values("affinity", ascending=False)
 cols = ["antecedent_title", "antecedent_category", "consequent_title", "consequent_category", "pair_count",
         "support", "confidence", "lift", "similarity", "affinity", "antecedent_id", "consequent_id"]
-st.dataframe(view[cols].head(2000), hide_index=True, width="stretch", height=380,
+table = view[cols].head(2000).reset_index(drop=True)
+picked = st.dataframe(table, hide_index=True, width="stretch", height=380, key="pair_table",
+             on_select="rerun", selection_mode="single-row",
              column_config={"support": st.column_config.NumberColumn(format="%.5f"),
                             "confidence": st.column_config.NumberColumn(format="%.3f"),
                             "lift": st.column_config.NumberColumn(format="%.2f"),
                             "similarity": st.column_config.NumberColumn(format="%.2f"),
                             "affinity": st.column_config.NumberColumn(format="%.3f")})
-st.caption(f"{len(view):,} directed pairs match (first 2,000 shown; the download has all).")
+st.caption(f"{len(view):,} directed pairs match (first 2,000 shown; the download has all). "
+           "Select a row to see the evidence behind it.")
+rows = picked.selection.rows if picked is not None else []
+if rows:
+    r = table.iloc[rows[0]]
+    d = pair_details(model, r["antecedent_id"], r["consequent_id"], workspace_data(workspace).reviews)
+    with st.container(border=True):
+        st.markdown(f"**{md_escape(r['antecedent_title'])}** → **{md_escape(r['consequent_title'])}**")
+        st.write(d.reason)
+        k1, k2, k3, k4 = st.columns(4)
+        k1.metric("Baskets with both", f"{int(r['pair_count']):,}")
+        k2.metric("Confidence", f"{r['confidence']:.1%}")
+        k3.metric("Lift", f"{r['lift']:.2f}")
+        k4.metric("Text similarity", f"{d.similarity:.2f}")
+        st.caption("Example baskets holding both")
+        st.dataframe(d.example_baskets, hide_index=True, width="stretch")
+        for pid, texts in d.review_snippets.items():
+            for t in texts:
+                st.caption(f"Review of {md_escape(pid)}: {md_escape(t[:300])}")
 st.download_button("Download these pairs (CSV)", view[cols].to_csv(index=False).encode(),
                    file_name=f"item_pairs_{workspace}.csv", mime="text/csv")
 
 st.subheader("Network of the strongest cross-category links")
-n_edges = st.slider("Edges shown", 20, 2000, step=10, key=state.GRAPH_EDGES)
+top = item_pairs_table(model, cross_only=True)
+top = top[top["antecedent_id"].astype(str) < top["consequent_id"].astype(str)]  # one edge per pair
+st.session_state[state.GRAPH_EDGES] = min(st.session_state[state.GRAPH_EDGES], max(len(top), 1))
+n_edges = st.slider("Edges shown (strongest first)", 1, max(2, min(len(top), 5000)), key=state.GRAPH_EDGES,
+                    help="Drawn as one WebGL trace; the layout is computed once per edge selection and reused.")
 
 
 @st.cache_data(show_spinner="Laying out the graph…", max_entries=8)
@@ -82,12 +107,24 @@ def _layout(fingerprint: str, edges: tuple) -> dict:
     return {n: tuple(map(float, p)) for n, p in nx.spring_layout(g, seed=7, iterations=60).items()}
 
 
-top = item_pairs_table(model, cross_only=True)
 graph = affinity_graph(top, weight="affinity", top_n=int(n_edges))
 positions = _layout(f"{id(model)}", tuple(sorted(graph.edges())))
 idx = model.item_index(list(graph.nodes()))
-st.plotly_chart(network_figure(graph, positions, dict(zip(graph.nodes(), model.categories[idx])),
-                               dict(zip(graph.nodes(), model.titles[idx]))), width="stretch", key="network")
+st.caption(f"Showing {graph.number_of_edges():,} of {len(top):,} cross-category links. Click a product to list its "
+           "partners.")
+event = st.plotly_chart(network_figure(graph, positions, dict(zip(graph.nodes(), model.categories[idx])),
+                                       dict(zip(graph.nodes(), model.titles[idx]))), width="stretch", key="network",
+                        on_select="rerun", selection_mode="points")
+points = (event or {}).get("selection", {}).get("points", []) if isinstance(event, dict) else \
+    (event.selection.points if event is not None else [])
+clicked = [p["customdata"][1] for p in points if p.get("customdata")]
+if clicked:
+    node = str(clicked[0])
+    st.markdown(f"**Partners of {md_escape(model.titles[model.item_index([node])[0]])}** (other categories)")
+    nb = neighbours(model, node)
+    st.dataframe(nb, hide_index=True, width="stretch")
+    st.download_button("Download these partners (CSV)", nb.to_csv(index=False).encode(),
+                       file_name=f"partners_{node}.csv", mime="text/csv")
 deg = sorted(graph.degree(weight="weight"), key=lambda x: -x[1])[:15]
 st.caption(f"{graph.number_of_nodes():,} products, {graph.number_of_edges():,} links. Best connected: "
            + ", ".join(f"{model.titles[model.item_index([n])[0]]}" for n, _ in deg[:5]))
