@@ -47,12 +47,18 @@ st.download_button("Download category pairs (CSV)", cp.to_csv(index=False).encod
 st.subheader("Top cross-category item pairs")
 cats = sorted(set(cross["antecedent_category"]) | set(cross["consequent_category"]))
 st.session_state[state.PAIR_CATEGORIES] = [c for c in st.session_state.get(state.PAIR_CATEGORIES, []) if c in cats]
-f1, f2, f3 = st.columns([2, 1, 1])
+f1, f2, f3, f4 = st.columns([2, 1, 1, 1])
 chosen = f1.multiselect("Categories (either side)", cats, key=state.PAIR_CATEGORIES,
                         placeholder="all categories")
 min_lift = f2.number_input("Minimum lift", min_value=0.0, step=0.5, key=state.PAIR_MIN_LIFT)
 search = f3.text_input("Product contains", key=state.PAIR_SEARCH)
+has_q = "q_value" in cross.columns
+significant = f4.checkbox("Significant only", key=state.PAIR_SIGNIFICANT, disabled=not has_q,
+                          help="One-sided Fisher exact test for positive association, Benjamini–Hochberg "
+                               "corrected across all pairs: keep pairs with q < 0.05.")
 view = cross[cross["lift"] >= min_lift]
+if significant and has_q:
+    view = view[view["q_value"] < 0.05]
 if chosen:
     view = view[view["antecedent_category"].isin(chosen) | view["consequent_category"].isin(chosen)]
 if search:
@@ -62,6 +68,7 @@ if search:
 view = view.sort_values("affinity", ascending=False)
 cols = ["antecedent_title", "antecedent_category", "consequent_title", "consequent_category", "pair_count",
         "support", "confidence", "lift", "similarity", "affinity", "antecedent_id", "consequent_id"]
+cols += [c for c in ("leverage", "conviction", "jaccard", "npmi", "p_value", "q_value") if c in view.columns]
 table = view[cols].head(2000).reset_index(drop=True)
 picked = st.dataframe(table, hide_index=True, width="stretch", height=380, key="pair_table",
              on_select="rerun", selection_mode="single-row",
