@@ -21,8 +21,14 @@ st.caption("Co-purchase statistics (support, confidence, lift) joined with a lan
 c1, c2 = st.columns(2)
 c1.number_input("Minimum baskets holding a pair", min_value=1, max_value=1000, step=1, key=state.MIN_PAIR_COUNT,
                 help="Pairs seen in fewer baskets are dropped: a pair seen once has a meaningless lift.")
-c2.selectbox("Category level", [1, 2], key=state.CATEGORY_LEVEL,
-             format_func=lambda v: {1: "1 (top level, e.g. department)", 2: "2 (e.g. aisle)"}[v])
+paths = workspace_data(workspace).catalog.get("category")
+depth = int(paths.dropna().astype(str).str.count(">").max() + 1) if paths is not None and paths.notna().any() else 1
+levels = list(range(1, max(depth, 1) + 1))
+if st.session_state.get(state.CATEGORY_LEVEL) not in levels:
+    st.session_state[state.CATEGORY_LEVEL] = 1
+c2.selectbox("Category level", levels, key=state.CATEGORY_LEVEL,
+             format_func=lambda v: f"{v} (top level, e.g. department)" if v == 1 else f"{v} (e.g. aisle)" if v == 2
+             else str(v), help="The level of the category path that counts as 'another category'.")
 try:
     model = shop_model(workspace, st.session_state[state.MIN_PAIR_COUNT], st.session_state[state.CATEGORY_LEVEL])
 except CrossSellError as exc:
