@@ -105,7 +105,8 @@ def build_model(catalog: pd.DataFrame, orders: pd.DataFrame, reviews: pd.DataFra
         embeddings[pd.Index(item_ids).get_indexer(texts.index)] = vecs
 
     p(0.82, "counting item pairs")
-    pairs = pair_stats(baskets.basket_items, settings.affinity.min_pair_count)
+    pairs = pair_stats(baskets.basket_items, settings.affinity.min_pair_count,
+                       max_basket_size=settings.affinity.max_basket_size)
     a, b = pairs["antecedent"].to_numpy(), pairs["consequent"].to_numpy()
     sim = rowwise_cosine(embeddings, a, b) if embeddings is not None else np.zeros(len(pairs), dtype=np.float32)
     pairs["similarity"] = sim.astype(np.float64)
@@ -120,7 +121,8 @@ def build_model(catalog: pd.DataFrame, orders: pd.DataFrame, reviews: pd.DataFra
     cross = pairs[pairs["antecedent_category"] != pairs["consequent_category"]]
 
     p(0.9, "category statistics")
-    cat_pairs = category_pair_stats(baskets, categories, min_pair_count=1)
+    cat_pairs = category_pair_stats(baskets, categories, min_pair_count=1,
+                                    max_basket_size=settings.affinity.max_basket_size)
 
     p(0.95, "customer histories")
     o = orders[orders[S.CUSTOMER_ID].notna()] if S.CUSTOMER_ID in orders else orders.iloc[:0]
