@@ -347,7 +347,7 @@ def _ratio_sum(a: np.ndarray, b: np.ndarray, c: np.ndarray, e: np.ndarray, tol: 
     return out
 
 
-def fisher_greater(n_ab: np.ndarray, n_a: np.ndarray, n_b: np.ndarray, n: int, tol: float = 1e-16) -> np.ndarray:
+def fisher_greater(n_ab: np.ndarray, n_a: np.ndarray, n_b: np.ndarray, n: int, tol: float = 1e-14) -> np.ndarray:
     """One-sided Fisher exact test p-values for positive association, vectorised.
 
     ``p = P(X >= n_ab)`` for ``X ~ Hypergeometric(n, n_a, n_b)``, the p-value of
@@ -437,12 +437,19 @@ def _directed_order(r: np.ndarray, c: np.ndarray, lift: np.ndarray, n_items: int
 
 def _pair_frame(n: int, counts: np.ndarray, r: np.ndarray, c: np.ndarray, nab: np.ndarray,
                 n_items: int) -> pd.DataFrame:
-    """Every statistic for the unordered pairs ``(r, c, nab)``, both directions, sorted; one frame build."""
+    """Every statistic for the unordered pairs ``(r, c, nab)``, both directions, sorted; one frame build.
+
+    The symmetric statistics are computed once per unordered pair and gathered into both directions.
+    """
     u = len(nab)
-    na_u, nb_u = counts[r].astype(np.float64), counts[c].astype(np.float64)
-    nab_f = nab.astype(np.float64)
+    na_u, nb_u, nab_f = counts[r].astype(np.float64), counts[c].astype(np.float64), nab.astype(np.float64)
+    nf = float(n)
     with np.errstate(divide="ignore", invalid="ignore"):
-        lift_u = n * nab_f / (na_u * nb_u)
+        support_u = nab_f / nf
+        lift_u = nf * nab_f / (na_u * nb_u)
+        npmi_u = np.clip(np.where(nab == n, 1.0, np.log(lift_u) / -np.log(support_u)), -1.0, 1.0)
+    leverage_u = (nf * nab_f - na_u * nb_u) / (nf * nf)
+    jaccard_u = nab_f / (na_u + nb_u - nab_f)
     if u:
         p_u = fisher_greater(nab, counts[r], counts[c], n)
         q_u = stats.false_discovery_control(p_u, method="bh")
@@ -455,20 +462,17 @@ def _pair_frame(n: int, counts: np.ndarray, r: np.ndarray, c: np.ndarray, nab: n
     b = np.where(fwd, c[src], r[src])
     n_ab = nab[src]
     n_a, n_b = counts[a], counts[b]
-    fab, fa, fb = n_ab.astype(np.float64), n_a.astype(np.float64), n_b.astype(np.float64)
-    support = fab / n if n else fab
-    lift = lift_u[src]
+    fab, fa = n_ab.astype(np.float64), n_a.astype(np.float64)
     infinite = n_ab == n_a                              # confidence(A->B) = 1
     with np.errstate(divide="ignore", invalid="ignore"):
-        npmi = np.clip(np.where(n_ab == n, 1.0, np.log(lift) / -np.log(support)), -1.0, 1.0)
         # (1 - n_B/N) / (1 - n_AB/n_A) = n_A (N - n_B) / (N (n_A - n_AB)); exact integers in float64
-        conviction = np.where(infinite, np.nan, fa * (n - fb) / (n * (fa - fab)))
-    leverage = (n * fab - fa * fb) / (float(n) * n) if n else fab
+        conviction = fa * (nf - n_b) / (nf * (fa - fab))
+    conviction[infinite] = np.nan
     return pd.DataFrame({
         "antecedent": a, "consequent": b, "pair_count": n_ab, "antecedent_count": n_a, "consequent_count": n_b,
-        "support": support, "confidence": fab / fa, "lift": lift, "leverage": leverage,
-        "conviction": conviction, "conviction_infinite": infinite, "jaccard": fab / (fa + fb - fab),
-        "npmi": npmi, "p_value": p_u[src], "q_value": q_u[src],
+        "support": support_u[src], "confidence": fab / fa, "lift": lift_u[src], "leverage": leverage_u[src],
+        "conviction": conviction, "conviction_infinite": infinite, "jaccard": jaccard_u[src],
+        "npmi": npmi_u[src], "p_value": p_u[src], "q_value": q_u[src],
     }, copy=False)
 
 
