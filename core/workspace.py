@@ -5,6 +5,7 @@ import os
 from dataclasses import dataclass, replace
 from pathlib import Path
 
+import numpy as np
 import pandas as pd
 from sqlalchemy import select
 from sqlalchemy.engine import Engine
@@ -53,7 +54,9 @@ def _hash_emails(frame: pd.DataFrame, salt: str) -> pd.DataFrame:
     if S.CUSTOMER_ID not in frame or not len(frame):
         return frame
     ids = frame[S.CUSTOMER_ID]
-    looks = ids.notna() & ids.astype("string").str.contains("@", regex=False).fillna(False).astype(bool)
+    codes, uniques = pd.factorize(ids.to_numpy(dtype=object), use_na_sentinel=True)  # checked once per id
+    has_at = np.array([*("@" in str(v) for v in uniques), False], dtype=bool)
+    looks = pd.Series(has_at[codes], index=ids.index)
     if not looks.any():
         return frame
     out = frame.copy()
@@ -118,12 +121,13 @@ def import_files(engine: Engine, workspace: str, files: dict, mappings: dict | N
             read = _apply_builtin(read, preset, salt)
         result = validate_table(read, kind, name, None if preset else (mappings or {}).get(kind),
                                 **{k: v for k, v in (options or {}).get(kind, {}).items() if v is not None})
+        del read  # the raw text cells: the largest object of a big import, no longer needed
         valid = _hash_emails(result.valid, salt)
         counts = None
         if kind == S.ORDERS:
             catalog = catalog_titles(engine, workspace)
             classes = classify_lines(valid, catalog if len(catalog) else None, cleaning)
-            valid = valid.assign(**{S.LINE_TYPE: classes.astype(str).to_numpy()})
+            valid = valid.assign(**{S.LINE_TYPE: classes.astype(object).to_numpy()})
             counts = cleaning_report(classes, valid)
         result = replace(result, valid=valid)
         report = {"warnings": list(result.warnings), "cleaning": counts, "preset": preset,

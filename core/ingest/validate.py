@@ -150,18 +150,24 @@ class ValidationResult:
         return int(self.rejects["row"].nunique()) if len(self.rejects) else 0
 
 
-def _text(col: pd.Series) -> pd.Series:
-    """Strip cells; blank and missing-value markers become missing (never the string 'nan')."""
+def _strip_missing(col: pd.Series) -> pd.Series:
+    """Cell by cell: strip; blank and missing-value markers become None (never the string 'nan')."""
     s = col.astype("string").str.strip()
     missing = s.isna() | s.str.lower().isin(_MISSING_MARKERS)
     return s.astype(object).where(~missing.to_numpy(dtype=bool), None)
+
+
+def _text(col: pd.Series) -> pd.Series:
+    """Strip cells; blank and missing-value markers become missing (never the string 'nan')."""
+    d = _Distinct.of_text(col)
+    return d.take(d.values)
 
 
 class _Distinct:
     """The distinct values of a text column, and for each cell the position of its value (-1: missing).
 
     Parsing decisions are made once per distinct value (a price column of 500,000 cells has a few
-    thousand) and spread back to the cells with :meth:`take`.
+    thousand) and spread back to the cells with :meth:`take` and :meth:`mask`.
     """
 
     def __init__(self, s: pd.Series):
@@ -169,12 +175,44 @@ class _Distinct:
         self.codes, uniques = pd.factorize(s.to_numpy(dtype=object), use_na_sentinel=True)
         self.values = list(uniques)
 
+    @classmethod
+    def of_text(cls, col: pd.Series) -> "_Distinct":
+        """The distinct values of ``col`` after :func:`_strip_missing`, computed once per distinct raw cell.
+
+        Same values, in the same order (first appearance), as ``_Distinct(_strip_missing(col))``; a
+        million-cell id column has far fewer distinct cells, and its cells share their string objects.
+        """
+        values = col.to_numpy(dtype=object)
+        if pd.api.types.infer_dtype(values, skipna=True) not in ("string", "empty"):
+            return cls(_strip_missing(col))  # numbers or other objects: 1 and 1.0 must not be merged
+        out = cls.__new__(cls)
+        out.index = col.index
+        codes, uniques = pd.factorize(values, use_na_sentinel=True)
+        stripped = _strip_missing(pd.Series(uniques, dtype=object)).to_numpy(dtype=object)
+        # distinct cells may strip to one value (' 5' and '5') or to missing ('', 'NULL')
+        merged, out_values = pd.factorize(stripped, use_na_sentinel=True)
+        out.codes = np.append(merged, -1)[codes]
+        out.values = list(out_values)
+        return out
+
     def take(self, per_value, default=None) -> pd.Series:
         """An object Series with ``per_value[i]`` for the cells holding value i, ``default`` for missing cells."""
         vals = np.empty(len(self.values) + 1, dtype=object)
         vals[:-1] = per_value
         vals[-1] = default
         return pd.Series(vals[self.codes], index=self.index, dtype=object)
+
+    def mask(self, per_value, default: bool = False) -> pd.Series:
+        """A bool Series: ``per_value[i]`` for the cells holding value i, ``default`` for missing cells."""
+        vals = np.empty(len(self.values) + 1, dtype=bool)
+        vals[:-1] = per_value
+        vals[-1] = default
+        return pd.Series(vals[self.codes], index=self.index, dtype=bool)
+
+    def floats(self, per_value) -> pd.Series:
+        """A float64 Series: ``per_value[i]`` for the cells holding value i, NaN for missing cells."""
+        vals = np.append(np.asarray(per_value, dtype="float64"), np.nan)
+        return pd.Series(vals[self.codes], index=self.index, dtype="float64")
 
 
 # --- numbers: one decimal convention per column -------------------------------------------------
@@ -238,26 +276,61 @@ def _number_text(v: str, decimal: str) -> str | None:
     return v.replace(",", ".") if decimal == "," else v
 
 
-@dataclass
 class _NumberColumn:
-    """Evidence gathered from every value of one numeric column (see :func:`_number_evidence`)."""
+    """Evidence gathered from every value of one numeric column (see :func:`_number_evidence`).
 
-    raw: pd.Series            # stripped text, None when missing
-    distinct: _Distinct       # of raw
-    cleaned: list             # per distinct value: without spaces / apostrophe groups
-    clean: pd.Series          # per cell
-    shape: pd.Series          # _number_shape kind per cell ('' for missing cells too)
-    thousands: set            # separators proven by some cell
-    proofs: dict              # {'.': first index proving it, ',': ...}
+    Attributes
+    ----------
+    distinct : _Distinct
+        Of the stripped text.
+    cleaned, shapes : list
+        Per distinct value: without spaces / apostrophe groups; its :func:`_number_shape` kind.
+    thousands : set
+        Separators proven by some cell.
+    proofs : dict
+        ``{'.': first index proving it, ',': ...}``.
+
+    ``raw`` (stripped text, None when missing), ``clean`` and ``shape`` (``''`` for missing cells too)
+    are the per-cell views, built on first use.
+    """
+
+    def __init__(self, distinct: _Distinct, cleaned: list, shapes: list, thousands: set, proofs: dict):
+        self.distinct, self.cleaned, self.shapes = distinct, cleaned, shapes
+        self.thousands, self.proofs = thousands, proofs
+        self._cells: dict = {}
+
+    def _cell(self, name: str, per_value, default):
+        if name not in self._cells:
+            self._cells[name] = self.distinct.take(per_value, default)
+        return self._cells[name]
+
+    @property
+    def raw(self) -> pd.Series:
+        return self._cell("raw", self.distinct.values, None)
+
+    @property
+    def clean(self) -> pd.Series:
+        return self._cell("clean", self.cleaned, None)
+
+    @property
+    def shape(self) -> pd.Series:
+        return self._cell("shape", self.shapes, "")
+
+    def is_shape(self, *kinds: str) -> pd.Series:
+        """Bool per cell: its shape is one of ``kinds`` (missing cells: False)."""
+        return self.distinct.mask([k in kinds for k in self.shapes])
+
+    @property
+    def present(self) -> pd.Series:
+        return pd.Series(self.distinct.codes >= 0, index=self.distinct.index)
 
     @property
     def ambiguous(self) -> pd.Series:
-        return self.shape == "?"
+        return self.is_shape("?")
 
 
 def _number_evidence(col: pd.Series) -> _NumberColumn:
-    raw = _text(col)
-    distinct = _Distinct(raw)
+    distinct = _Distinct.of_text(col)
     cleaned, shapes, thousands = [], [], set()
     for v in distinct.values:
         c, th = _clean_number(v)
@@ -265,13 +338,12 @@ def _number_evidence(col: pd.Series) -> _NumberColumn:
         cleaned.append(c)
         shapes.append(kind)
         thousands.update(t for t in (th, th2) if t)
-    shape = distinct.take(shapes, "")
     proofs = {}
     for sep in (".", ","):
-        hit = shape.index[(shape == sep).to_numpy()]
-        if len(hit):
-            proofs[sep] = hit[0]
-    return _NumberColumn(raw, distinct, cleaned, distinct.take(cleaned), shape, thousands, proofs)
+        if sep in shapes:  # the first cell holding any value of that shape
+            hit = np.flatnonzero(np.isin(distinct.codes, [i for i, k in enumerate(shapes) if k == sep]))
+            proofs[sep] = distinct.index[hit[0]]
+    return _NumberColumn(distinct, cleaned, shapes, thousands, proofs)
 
 
 class _Parsed(NamedTuple):
@@ -293,24 +365,26 @@ def _number(ev: _NumberColumn, decimal: str | None) -> _Parsed:
         The column's decimal separator; None when it could not be decided: the cells whose value
         depends on it (any cell with a '.' or ',') are then withheld, never guessed.
     """
-    present = ev.raw.notna()
+    present = ev.present
     none = present & False
     thousands = None
     if decimal is None:
-        withheld = present & ev.shape.isin([".", ",", "?"])
-        text = ev.clean.where(~withheld, None)
+        withheld = ev.is_shape(".", ",", "?")
+        texts = [None if k in (".", ",", "?") else c for c, k in zip(ev.cleaned, ev.shapes)]
     else:
         withheld = none
-        text = ev.distinct.take([_number_text(c, decimal) for c in ev.cleaned])
+        texts = [_number_text(c, decimal) for c in ev.cleaned]
         used = ev.thousands - {",", "."}
         if any(_GROUPED[decimal].fullmatch(c) for c in ev.cleaned):
             used.add(_OTHER[decimal])
         thousands = min(used) if used else None
-    values = pd.to_numeric(text, errors="coerce").astype("float64")
+    # parsed once per distinct value, then spread to the cells
+    per_value = pd.to_numeric(pd.Series(texts, dtype=object), errors="coerce").astype("float64")
+    values = ev.distinct.floats(per_value.to_numpy())
     non_finite = pd.Series(np.isinf(values.to_numpy()), index=values.index)
     values = values.mask(non_finite)
     failed = values.isna() & present & ~non_finite & ~withheld
-    mismatch = failed & (ev.shape == _OTHER[decimal]) if decimal else none
+    mismatch = failed & ev.is_shape(_OTHER[decimal]) if decimal else none
     return _Parsed(values, failed & ~mismatch, mismatch, non_finite, withheld, thousands)
 
 
@@ -430,20 +504,20 @@ def _datetime(col: pd.Series, *, dayfirst: bool | None = None, file: str = "", s
         Without ``dayfirst``: every numeric date could be read both ways, or some cells can only be
         day-first and others only month-first. The message names the column and lists the rows.
     """
-    raw = _text(col)
-    present = raw.notna()
+    distinct = _Distinct.of_text(col)
+    present = pd.Series(distinct.codes >= 0, index=col.index)
     none = present & False
     if not present.any():
         empty = pd.Series(pd.NaT, index=col.index, dtype="datetime64[ns]")
         return empty, none, none, none, None, None
-    distinct = _Distinct(raw)
     shapes = [_date_shape(v) for v in distinct.values]
-    shape = distinct.take(shapes, "")
-    numeric = shape != ""
     order, proof = None, None
-    if numeric.any():
-        day = shape.index[(shape == DAY_FIRST).to_numpy()]
-        month = shape.index[(shape == MONTH_FIRST).to_numpy()]
+    if any(shapes):
+        def cells(kind):
+            return col.index[distinct.mask([sh == kind for sh in shapes]).to_numpy()]
+
+        raw = distinct.take(distinct.values)
+        day, month = cells(DAY_FIRST), cells(MONTH_FIRST)
         label = f"{source!r}" + (f" ({canon})" if canon and canon != source else "")
         if dayfirst is not None:
             order = DAY_FIRST if dayfirst else MONTH_FIRST
@@ -456,8 +530,8 @@ def _datetime(col: pd.Series, *, dayfirst: bool | None = None, file: str = "", s
                 file=file, column=source)
         elif len(day) or len(month):
             order, proof = (DAY_FIRST, day[0]) if len(day) else (MONTH_FIRST, month[0])
-        elif (shape == "?").any():
-            amb = shape.index[(shape == "?").to_numpy()]
+        elif "?" in shapes:
+            amb = cells("?")
             raise SchemaError(
                 f"the dates in {label} could be day-first or month-first (e.g. {raw[amb[0]]!r}): no value "
                 f"shows which, on {_rows_text(lines[amb], limit=20)}; choose the order (day-first "
@@ -467,15 +541,16 @@ def _datetime(col: pd.Series, *, dayfirst: bool | None = None, file: str = "", s
     reading = order or DAY_FIRST
     texts = [(_iso_text(v, reading) if sh else v) for v, sh in zip(distinct.values, shapes)]
     other = MONTH_FIRST if reading == DAY_FIRST else DAY_FIRST
-    wrong_order = present & (shape == other) & distinct.take([t is None for t in texts], False).astype(bool)
+    wrong = [sh == other and t is None for sh, t in zip(shapes, texts)]
     texts = [None if t is None or _RELATIVE.match(t) else t for t in texts]
-    parsed_values = _parse_dates(pd.Series(texts, dtype=object)).dt.tz_localize(None).to_numpy()
-    parsed = pd.Series(np.append(parsed_values, np.array([np.datetime64("NaT")], dtype=parsed_values.dtype))[
-        distinct.codes], index=raw.index)
+    # parsed, range-checked and judged once per distinct value, then spread to the cells
+    parsed = pd.Series(_parse_dates(pd.Series(texts, dtype=object)).dt.tz_localize(None).to_numpy())
     out_of_range = parsed.notna() & ((parsed < DATE_MIN) | (parsed > DATE_MAX))
-    parsed = parsed.mask(out_of_range)
-    bad = parsed.isna() & present & ~out_of_range & ~wrong_order
-    return parsed.astype("datetime64[ns]"), bad, wrong_order, out_of_range, order, proof
+    parsed = parsed.mask(out_of_range).astype("datetime64[ns]")
+    bad = parsed.isna() & ~out_of_range & ~np.asarray(wrong, dtype=bool)
+    values = np.append(parsed.to_numpy(), np.array(["NaT"], dtype="datetime64[ns]"))[distinct.codes]
+    return (pd.Series(values, index=col.index), distinct.mask(bad.to_numpy()), distinct.mask(wrong),
+            distinct.mask(out_of_range.to_numpy()), order, proof)
 
 
 # --- ids -----------------------------------------------------------------------------------------
@@ -648,7 +723,7 @@ def validate_table(read: ReadResult, kind: str, file: str, mapping: dict | None 
                         problems.append((i, canon, raw[i], f"{canon} {raw[i]!r} reads as a different number with "
                                                            f"a decimal comma or a decimal point; choose the "
                                                            f"decimal separator"))
-            elif dec and (dec != "." or th) and ev.raw.notna().any():
+            elif dec and (dec != "." or th) and ev.present.any():
                 note = _format_note(file, label(canon), ev, dec, th, how, lines)
                 warnings.append(note)
                 format_notes.append(note)
@@ -671,11 +746,13 @@ def validate_table(read: ReadResult, kind: str, file: str, mapping: dict | None 
                 warnings.append(note)
                 format_notes.append(note)
         else:
-            values = _text(raw)
+            distinct = _Distinct.of_text(raw)
             if canon == S.CATEGORY:
-                values = pd.Series([_category_path(v) for v in values], index=values.index, dtype=object)
+                values = distinct.take([_category_path(v) for v in distinct.values])
+            else:
+                values = distinct.take(distinct.values)
             if canon in _ID_COLUMNS:
-                warnings += _scientific_ids(file, label(canon), values, lines)
+                warnings += _scientific_ids(file, label(canon), distinct, lines)
         typed[canon] = values
     if kind == S.ORDERS:
         if S.QUANTITY not in typed:
@@ -684,7 +761,9 @@ def validate_table(read: ReadResult, kind: str, file: str, mapping: dict | None 
             typed[S.QUANTITY] = typed[S.QUANTITY].fillna(1.0)
 
     try:
-        _SCHEMAS[kind].validate(typed, lazy=True)
+        # inplace: these schemas neither coerce nor add columns, so nothing is written; pandera's
+        # defensive copy of a million-row frame is skipped
+        _SCHEMAS[kind].validate(typed, lazy=True, inplace=True)
     except pa.errors.SchemaErrors as exc:
         fc = exc.failure_cases
         fc = fc[fc["index"].notna()]
@@ -745,7 +824,7 @@ def _format_note(file: str, label: str, ev: _NumberColumn, dec: str, th: str | N
         if dec in ev.proofs:
             i = ev.proofs[dec]
         else:  # decimal '.' by default, with spaces or apostrophes as thousands separators
-            grouped = ev.raw.notna() & (ev.raw != ev.clean)
+            grouped = ev.distinct.mask([v != c for v, c in zip(ev.distinct.values, ev.cleaned)])
             i = grouped[grouped].index[0] if grouped.any() else ev.raw.first_valid_index()
         why = f"row {int(lines[i])}: {ev.raw[i]!r}"
     return f"{file}: numbers in {label} read with {what} ({why})"
@@ -771,17 +850,14 @@ def _undecided_warning(file: str, canon: str, label: str, ev: _NumberColumn, wit
             f"were not stored ({fate}). Choose the decimal separator (',' or '.') and import again")
 
 
-def _scientific_ids(file: str, label: str, values: pd.Series, lines) -> list[str]:
+def _scientific_ids(file: str, label: str, distinct: _Distinct, lines) -> list[str]:
     """A warning when ids look like numbers Excel wrote in scientific notation (6.93E+12): their digits
     are lost. The rows are kept (the value is still an id, only a wrong one)."""
-    present = values.dropna()
-    if present.empty:
+    sci = [bool(_SCIENTIFIC_ID.fullmatch(v)) for v in distinct.values]
+    if not any(sci):
         return []
-    uniq = pd.unique(present)
-    sci = {v for v in uniq if _SCIENTIFIC_ID.fullmatch(v)}
-    if not sci:
-        return []
-    hit = present[present.isin(sci)]
+    cells = distinct.mask(sci)
+    hit = distinct.take(distinct.values)[cells.to_numpy()]
     first = ", ".join(f"{int(lines[i])} ({hit[i]!r})" for i in hit.index[:5])
     rows = ("row " if len(hit) == 1 else "rows ") + first + (", ..." if len(hit) > 5 else "")
     return [f"{file}: {label}: {len(hit):,} id(s) look like numbers Excel turned into scientific notation "

@@ -5,6 +5,7 @@ import hashlib
 import json
 import re
 from dataclasses import dataclass, field
+from itertools import chain, islice
 
 import numpy as np
 import pandas as pd
@@ -86,11 +87,25 @@ class ImportOutcome:
     unchanged: int = 0
 
 
-def _column_values(col: pd.Series) -> list:
-    """Python values for the DB driver: None for every kind of missing, datetimes as datetime."""
+def _column_values(col: pd.Series, proc=None) -> list:
+    """Python values for the DB driver: None for every kind of missing, datetimes as datetime.
+
+    ``proc``, a column type's bind processor, is applied to every present value (once per distinct
+    timestamp: a million order lines hold far fewer).
+    """
     if pd.api.types.is_datetime64_any_dtype(col):
-        return [None if v is pd.NaT else v.to_pydatetime() for v in col.astype(object).where(col.notna(), pd.NaT)]
-    return col.astype(object).where(col.notna().to_numpy(dtype=bool), None).tolist()
+        codes, uniques = pd.factorize(col.to_numpy(), use_na_sentinel=True)
+        vals = np.empty(len(uniques) + 1, dtype=object)
+        if uniques.dtype == np.dtype("datetime64[ns]"):
+            # naive: numpy builds the datetimes in C, floored to microseconds as to_pydatetime does
+            py = (uniques.view("i8") // 1000).astype("datetime64[us]").tolist()
+        else:
+            py = [v.to_pydatetime() for v in pd.Series(uniques, dtype=col.dtype).astype(object)]
+        vals[:-1] = py if proc is None else [proc(v) for v in py]
+        vals[-1] = None
+        return vals[codes].tolist()
+    values = col.astype(object).where(col.notna().to_numpy(dtype=bool), None).tolist()
+    return values if proc is None else [None if v is None else proc(v) for v in values]
 
 
 def _records(frame: pd.DataFrame, columns, wid: int) -> list[dict]:
@@ -99,6 +114,55 @@ def _records(frame: pd.DataFrame, columns, wid: int) -> list[dict]:
     cols.append("workspace_id")
     values.append([wid] * len(frame))
     return [dict(zip(cols, row)) for row in zip(*values)]
+
+
+#: rows converted at a time: bounds the Python objects alive at once on large imports
+_WRITE_SLICE = 20_000
+#: parameters per INSERT statement: SQLite's smallest limit (999 before 3.32), far below PostgreSQL's
+_MAX_PARAMS = 999
+_PLACEHOLDER = {"qmark": "?", "format": "%s", "pyformat": "%s"}
+
+
+def _insert_frame(conn, model, frame: pd.DataFrame, columns, wid: int) -> None:
+    """Insert ``frame``'s ``columns`` (those it has) as rows of ``model`` in workspace ``wid``.
+
+    The rows go to the DB driver's ``executemany`` as positional parameters, many rows per
+    ``INSERT ... VALUES (...), (...)`` statement, converted with the column types' own bind
+    processors: what ``insert(model)`` with one dict per row does, without SQLAlchemy's per-row and
+    per-value Python work (a million order lines: seconds). Columns the frame lacks get their scalar
+    defaults. A dialect with another parameter style, or a column with a callable default, takes the
+    ``insert(model)`` path.
+    """
+    table = model.__table__
+    cols = [c for c in columns if c in frame.columns]
+    missing = [c for c in table.columns if c.name not in cols and c.name != "workspace_id"
+               and c.default is not None]
+    mark = _PLACEHOLDER.get(conn.dialect.paramstyle)
+    if mark is None or not all(c.default.is_scalar for c in missing):
+        for i in range(0, len(frame), _WRITE_SLICE):  # records built per slice: bounded memory on big files
+            conn.execute(insert(model), _records(frame.iloc[i:i + _WRITE_SLICE], columns, wid))
+        return
+    defaults = [c.default.arg for c in missing]
+    names = [*cols, "workspace_id", *(c.name for c in missing)]
+    prep = conn.dialect.identifier_preparer
+    head = (f"INSERT INTO {prep.format_table(table)} "
+            f"({', '.join(prep.format_column(table.c[n]) for n in names)}) VALUES ")
+    row = f"({', '.join([mark] * len(names))})"
+    per = max(1, _MAX_PARAMS // len(names))  # rows per statement
+    procs = [table.c[c].type.dialect_impl(conn.dialect).bind_processor(conn.dialect) for c in cols]
+    for i in range(0, len(frame), _WRITE_SLICE):
+        part = frame.iloc[i:i + _WRITE_SLICE]
+        n = len(part)
+        values = [_column_values(part[c], proc) for c, proc in zip(cols, procs)]
+        values.append([wid] * n)
+        values += [[v] * n for v in defaults]
+        whole = n // per * per
+        if whole:
+            flat = chain.from_iterable(zip(*values))
+            conn.exec_driver_sql(head + ", ".join([row] * per),
+                                 [tuple(islice(flat, per * len(names))) for _ in range(whole // per)])
+        if whole < n:
+            conn.exec_driver_sql(head + row, list(zip(*(v[whole:] for v in values))))
 
 
 def _existing(conn, model, wid: int, key: str, keys: list, columns) -> pd.DataFrame:
@@ -182,7 +246,7 @@ def import_result(engine: Engine, workspace: str, result: ValidationResult, dige
                 added, changed, same = _diff_by_key(conn, model, wid, frame, key, [c for c in columns if c != "workspace_id"])
             else:
                 added, changed, same = set(pd.unique(frame[key])) if len(frame) else set(), set(), set()
-            write = frame[frame[key].isin(added | changed)]
+            write = frame[frame[key].isin(added | changed)] if has_rows else frame  # nothing stored: all new
             stale = list(changed)
             col = getattr(model, key)
             for i in range(0, len(stale), _CHUNK):
@@ -198,25 +262,43 @@ def import_result(engine: Engine, workspace: str, result: ValidationResult, dige
                 dup = _comparable(frame, sig_cols).isin(known).to_numpy()
                 write = frame[~dup]
             n_added, n_changed, n_same = len(write), 0, len(frame) - len(write)
-        for i in range(0, len(write), 20000):  # records built per slice: bounded memory on big files
-            conn.execute(insert(model), _records(write.iloc[i:i + 20000], columns, wid))
+        _insert_frame(conn, model, write, columns, wid)
         conn.execute(insert(ImportLog).values(
             workspace_id=wid, kind=result.kind, file_name=result.file, content_hash=digest,
             rows_read=result.rows_read, rows_loaded=result.rows_loaded, rows_rejected=result.rows_rejected,
             encoding=result.encoding, delimiter=result.delimiter, added=n_added, changed=n_changed,
             unchanged=n_same, mapping=json.dumps(result.mapping, ensure_ascii=False),
             report=json.dumps(report or {"warnings": list(result.warnings)}, ensure_ascii=False, default=str)))
-        unknown = _unknown_products(conn, wid)
+        # the first order lines of a workspace are all in memory: counted there, not by a full scan
+        unknown = _unknown_products(conn, wid, write if result.kind == S.ORDERS and not has_rows else None)
     return ImportOutcome(result.kind, result.file, False, len(frame), int(replaced), unknown, n_added, n_changed,
                          n_same)
 
 
-def _unknown_products(conn, wid: int) -> pd.DataFrame:
-    known = select(Product.product_id).where(Product.workspace_id == wid)
-    is_product = or_(OrderLine.line_type.is_(None), OrderLine.line_type.in_((S.PRODUCT_LINE, "not_in_catalog")))
-    rows = conn.execute(select(OrderLine.product_id, func.count()).where(
-        OrderLine.workspace_id == wid, is_product, OrderLine.product_id.not_in(known)).group_by(OrderLine.product_id)
-        .order_by(func.count().desc())).all()
+def _unknown_products(conn, wid: int, lines: pd.DataFrame | None = None) -> pd.DataFrame:
+    """Product ids of product lines (line_type missing, product or not_in_catalog) that the catalog lacks,
+    with their number of lines, most lines first (ties by product_id).
+
+    ``lines``: the workspace's order lines when they are exactly these (its first orders import),
+    counted in memory; otherwise the database counts them.
+    """
+    kept = (S.PRODUCT_LINE, "not_in_catalog")
+    if lines is None:
+        known = select(Product.product_id).where(Product.workspace_id == wid)
+        is_product = or_(OrderLine.line_type.is_(None), OrderLine.line_type.in_(kept))
+        rows = conn.execute(select(OrderLine.product_id, func.count()).where(
+            OrderLine.workspace_id == wid, is_product, OrderLine.product_id.not_in(known))
+            .group_by(OrderLine.product_id)).all()
+    else:
+        known = set(conn.execute(select(Product.product_id).where(Product.workspace_id == wid)).scalars())
+        ids = lines[S.PRODUCT_ID]
+        mask = ~ids.isin(known)
+        if S.LINE_TYPE in lines:
+            mask &= lines[S.LINE_TYPE].isna() | lines[S.LINE_TYPE].isin(kept)
+        counts = ids[mask.to_numpy()].value_counts(sort=False)
+        rows = list(zip(counts.index.tolist(), counts.to_numpy().tolist()))
+    # sorted here, not in SQL: the same order on every database (PostgreSQL collations differ)
+    rows.sort(key=lambda r: (-r[1], r[0]))
     return pd.DataFrame(rows, columns=[S.PRODUCT_ID, "lines"])
 
 
