@@ -140,12 +140,23 @@ def _require(frame, name: str, columns) -> None:
 
 
 def _as_text(col: pd.Series) -> pd.Series:
-    """Stripped text, missing (None/NaN/blank) as None."""
+    """Stripped text, missing (None/NaN/blank) as None.
+
+    A column of text is converted once per distinct cell (a million order lines hold far fewer
+    order ids, products and customers); other objects cell by cell (1 and 1.0 must stay apart).
+    """
     def cell(v):
         if v is None or v is pd.NA or v is pd.NaT or (isinstance(v, float) and np.isnan(v)):
             return None
         return str(v).strip() or None
-    return pd.Series([cell(v) for v in col.astype(object)], index=col.index, dtype=object)
+    values = col.astype(object).to_numpy()
+    if pd.api.types.infer_dtype(values, skipna=True) not in ("string", "empty"):
+        return pd.Series([cell(v) for v in values], index=col.index, dtype=object)
+    codes, uniques = pd.factorize(values, use_na_sentinel=True)
+    per_value = np.empty(len(uniques) + 1, dtype=object)
+    per_value[:-1] = [cell(v) for v in uniques]
+    per_value[-1] = None
+    return pd.Series(per_value[codes], index=col.index, dtype=object)
 
 
 def _matches(values: pd.Series, settings: CleaningSettings) -> np.ndarray:
@@ -211,11 +222,15 @@ def classify_lines(orders: pd.DataFrame, catalog: pd.DataFrame | None = None,
 
     cancelled = np.zeros(n, dtype=bool)
     if settings.cancellation_prefixes and n:
-        upper = order_ids.fillna("").str.upper()
+        # decided once per distinct order id, then spread to its lines
+        codes, uniques = pd.factorize(order_ids.fillna("").to_numpy(dtype=object))
+        upper = pd.Series(uniques, dtype=object).str.upper()
+        per_order = np.zeros(len(uniques), dtype=bool)
         for prefix in settings.cancellation_prefixes:
             p = prefix.upper()
             after = upper.str[len(p):len(p) + 1]
-            cancelled |= (upper.str.startswith(p) & (upper.str.len() > len(p)) & ~after.str.isalpha()).to_numpy(bool)
+            per_order |= (upper.str.startswith(p) & (upper.str.len() > len(p)) & ~after.str.isalpha()).to_numpy(bool)
+        cancelled = per_order[codes]
 
     non_positive = np.zeros(n, dtype=bool)
     if settings.exclude_non_positive_quantity and quantity_col in orders.columns:
