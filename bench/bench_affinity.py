@@ -43,6 +43,8 @@ ROOT = Path(__file__).resolve().parents[1]
 if str(ROOT) not in sys.path:  # runnable as `python bench/bench_affinity.py` from the repo root
     sys.path.insert(0, str(ROOT))
 
+from bench.common import load_average, revision  # noqa: E402
+
 from core.paths import shared_dir  # noqa: E402  (stdlib only: the parent stays small, see _run_child)
 
 DATASETS = ("completejourney", "online_retail")
@@ -245,29 +247,6 @@ def _run_child(*args: str, timeout: float | None = None) -> dict:
     return json.loads(stdout.strip().splitlines()[-1])
 
 
-def _load() -> str:
-    try:
-        one, five, fifteen = os.getloadavg()
-    except OSError:  # pragma: no cover
-        return "load average unknown"
-    busy = "  (busy machine: compare ratios, not seconds)" if five > (os.cpu_count() or 1) else ""
-    return f"load average {one:.1f} / {five:.1f} / {fifteen:.1f} on {os.cpu_count()} CPUs{busy}"
-
-
-def _revision() -> str:
-    if os.environ.get("BENCH_REVISION"):
-        return f"{os.environ['BENCH_REVISION']} (BENCH_REVISION)"
-
-    def git(*a):
-        return subprocess.run(["git", *a], cwd=ROOT, capture_output=True, text=True, timeout=30).stdout.strip()
-
-    try:
-        head = git("rev-parse", "--short", "HEAD")
-        dirty = git("status", "--porcelain", "--", "core/affinity.py")
-    except (OSError, subprocess.SubprocessError):
-        return "unknown (no git)"
-    return f"commit {head}" + (" + uncommitted changes in core/affinity.py" if dirty else "")
-
 
 def _median(v: list) -> float:
     s = sorted(v)
@@ -395,8 +374,8 @@ def main(argv=None) -> int:
     if args.min_pair_count < 1 or args.repeats < 1 or args.mlxtend_timeout <= 0:
         ap.error("--min-pair-count and --repeats must be >= 1, --mlxtend-timeout > 0")
 
-    print(f"bench_affinity: all pairs with pair_count >= {args.min_pair_count}; {_load()}")
-    print(f"code: {_revision()}; python {sys.version.split()[0]}")
+    print(f"bench_affinity: all pairs with pair_count >= {args.min_pair_count}; {load_average()}")
+    print(f"code: {revision('core/affinity.py')}; python {sys.version.split()[0]}")
     t_all = time.perf_counter()
     names = DATASETS if args.dataset == "all" else (args.dataset,)
     dirs = {"completejourney": args.completejourney_dir, "online_retail": args.online_retail_dir}
@@ -404,7 +383,7 @@ def main(argv=None) -> int:
         for name in names:
             t0 = time.perf_counter()
             bench_dataset(name, dirs[name], args, Path(tmp))
-            print(f"({name}: {time.perf_counter() - t0:.0f} s in all; {_load()})", flush=True)
+            print(f"({name}: {time.perf_counter() - t0:.0f} s in all; {load_average()})", flush=True)
     print(f"\ntotal {time.perf_counter() - t_all:.0f} s")
     return 0
 

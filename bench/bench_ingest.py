@@ -41,6 +41,8 @@ ROOT = Path(__file__).resolve().parents[1]
 if str(ROOT) not in sys.path:  # runnable as `python bench/bench_ingest.py` from the repo root
     sys.path.insert(0, str(ROOT))
 
+from bench.common import load_average, revision  # noqa: E402
+
 SHARED = ROOT.parent / "shared" / "datasets"
 DEFAULT_CJ = SHARED / "completejourney"
 DEFAULT_RETAIL = SHARED / "online_retail"
@@ -199,34 +201,6 @@ def online_retail_csv(src: Path, tmp: Path, max_lines: int | None) -> dict:
 
 # --- report --------------------------------------------------------------------------------------
 
-def _load() -> str:
-    """1/5/15-minute load averages: above the CPU count, other processes share the cores and seconds inflate."""
-    try:
-        one, five, fifteen = os.getloadavg()
-    except OSError:  # pragma: no cover - not on every platform
-        return "load average unknown"
-    busy = "  (busy machine: compare ratios, not seconds)" if five > (os.cpu_count() or 1) else ""
-    return f"load average {one:.1f} / {five:.1f} / {fifteen:.1f}{busy}"
-
-
-def _revision() -> str:
-    """The commit benchmarked, and whether core/ had uncommitted changes (numbers then belong to no commit)."""
-    if os.environ.get("BENCH_REVISION"):  # a snapshot (git archive) that is not a checkout names its commit
-        return f"{ROOT}: {os.environ['BENCH_REVISION']} (BENCH_REVISION)"
-
-    def git(*a):
-        return subprocess.run(["git", *a], cwd=ROOT, capture_output=True, text=True, timeout=30).stdout.strip()
-
-    try:
-        head = git("rev-parse", "--short", "HEAD")
-        dirty = git("status", "--porcelain", "--", "core")
-    except (OSError, subprocess.SubprocessError):
-        return "git unavailable"
-    if not head:
-        return f"{ROOT}: not a git checkout"
-    extra = f" + uncommitted changes in core/ ({len(dirty.splitlines())} files)" if dirty else ""
-    return f"{ROOT}: commit {head}{extra}"
-
 
 def bench_one(inp: Input, tmp: Path, repeats: int, profile_top: int) -> None:
     """Run ours and the peer ``repeats`` times each, taking turns, and print the table and ratios."""
@@ -312,8 +286,8 @@ def main(argv=None) -> int:
         if v is not None and v < 1:
             ap.error(f"--{name.replace('_', '-')} must be >= 1, got {v}")
 
-    print(f"Cross-Sell Studio ingest benchmark: python {sys.version.split()[0]}, {os.cpu_count()} CPUs, {_load()}")
-    print(f"code: {_revision()}")
+    print(f"Cross-Sell Studio ingest benchmark: python {sys.version.split()[0]}, {os.cpu_count()} CPUs, {load_average()}")
+    print(f"code: {revision()}")
     names = tuple(WRITERS) if args.dataset == "all" else (args.dataset,)
     src = {"completejourney": args.completejourney_dir, "online_retail": args.online_retail_dir}
     t_all = time.perf_counter()
@@ -330,7 +304,7 @@ def main(argv=None) -> int:
                         f"{made['note']}; written in {time.perf_counter() - t0:.1f} s, not timed; "
                         f"pandas {made['pandas']}")
             bench_one(inp, tmp, args.repeats, args.profile_top if args.profile else 0)
-    print(f"\ntotal {time.perf_counter() - t_all:.1f} s; {_load()}; this process's peak RSS "
+    print(f"\ntotal {time.perf_counter() - t_all:.1f} s; {load_average()}; this process's peak RSS "
           f"{peak_rss_mib():,.0f} MiB (a child's ru_maxrss starts from it)")
     return 0
 

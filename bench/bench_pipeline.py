@@ -41,6 +41,8 @@ ROOT = Path(__file__).resolve().parents[1]
 if str(ROOT) not in sys.path:  # runnable as `python bench/bench_pipeline.py` from the repo root
     sys.path.insert(0, str(ROOT))
 
+from bench.common import load_average, revision  # noqa: E402
+
 import numpy as np  # noqa: E402
 import pandas as pd  # noqa: E402
 
@@ -430,36 +432,6 @@ def run_dataset(inputs: Inputs, tmp: Path, args) -> Bench:
     return b
 
 
-def _load() -> str:
-    """1/5/15-minute load averages: above the CPU count, other processes share the cores and seconds inflate."""
-    try:
-        one, five, fifteen = os.getloadavg()
-    except OSError:  # pragma: no cover - not on every platform
-        return "load average unknown"
-    busy = "  (busy machine: compare ratios, not seconds)" if five > (os.cpu_count() or 1) else ""
-    return f"load average {one:.1f} / {five:.1f} / {fifteen:.1f}{busy}"
-
-
-def _revision() -> str:
-    """The commit benchmarked, and whether core/ had uncommitted changes (numbers then belong to no commit)."""
-    import subprocess
-
-    if os.environ.get("BENCH_REVISION"):  # a snapshot (git archive) that is not a checkout names its commit
-        return f"{ROOT}: {os.environ['BENCH_REVISION']} (BENCH_REVISION)"
-
-    def git(*a):
-        return subprocess.run(["git", *a], cwd=ROOT, capture_output=True, text=True, timeout=30).stdout.strip()
-
-    try:
-        head = git("rev-parse", "--short", "HEAD")
-        dirty = git("status", "--porcelain", "--", "core")
-    except (OSError, subprocess.SubprocessError):
-        return "git unavailable"
-    if not head:
-        return f"{ROOT}: not a git checkout"
-    extra = f" + uncommitted changes in core/ ({len(dirty.splitlines())} files)" if dirty else ""
-    return f"{ROOT}: commit {head}{extra}"
-
 
 def _torch_threads() -> int:
     import torch
@@ -497,8 +469,8 @@ def main(argv=None) -> int:
 
         torch.set_num_threads(args.torch_threads)
     print(f"Cross-Sell Studio pipeline benchmark: python {sys.version.split()[0]}, {os.cpu_count()} CPUs, "
-          f"HF_HUB_OFFLINE={os.environ.get('HF_HUB_OFFLINE')}, {_load()}")
-    print(f"code: {_revision()}")
+          f"HF_HUB_OFFLINE={os.environ.get('HF_HUB_OFFLINE')}, {load_average()}")
+    print(f"code: {revision()}")
     names = ("demo", "completejourney") if args.dataset == "all" else (args.dataset,)
     t_all = time.perf_counter()
     for name in names:
@@ -518,7 +490,7 @@ def main(argv=None) -> int:
             t0 = time.perf_counter()
             bench = run_dataset(inputs, tmp, args)
             bench.print_table()
-            print(f"\n{name}: {time.perf_counter() - t0:.1f} s in all; {_load()}", flush=True)
+            print(f"\n{name}: {time.perf_counter() - t0:.1f} s in all; {load_average()}", flush=True)
             bench.print_profiles()
     print(f"\ntotal {time.perf_counter() - t_all:.1f} s; peak RSS {peak_rss_mib():,.0f} MiB "
           f"(resource.getrusage ru_maxrss, whole process)")
