@@ -13,7 +13,7 @@ import pandas as pd
 import scipy.sparse as sp
 
 from core import schema as S
-from core.affinity import (AffinitySettings, category_pair_stats, hybrid_affinity, pair_stats,
+from core.affinity import (AffinitySettings, category_pair_stats, hybrid_affinity, pair_customers, pair_stats,
                            rowwise_cosine)
 from core.baskets import build_baskets
 from core.embeddings import product_texts
@@ -55,6 +55,19 @@ def _sub(progress: Progress | None, lo: float, hi: float) -> Progress:
 
 def _cross_csr(pairs: pd.DataFrame, values: np.ndarray, n: int) -> sp.csr_matrix:
     return sp.csr_matrix((values, (pairs["antecedent"].to_numpy(), pairs["consequent"].to_numpy())), shape=(n, n))
+
+
+def basket_customers(orders: pd.DataFrame, basket_ids: np.ndarray) -> np.ndarray:
+    """``(n_baskets,)`` object: the customer id (str) of each basket, None where the order has none.
+
+    The first line of an order names its customer (an order belongs to one customer).
+    """
+    if S.CUSTOMER_ID not in orders:
+        return np.full(len(basket_ids), None, dtype=object)
+    first = orders.drop_duplicates(S.ORDER_ID).set_index(S.ORDER_ID)[S.CUSTOMER_ID]
+    out = first.reindex(pd.Index(basket_ids)).to_numpy(dtype=object)
+    return np.asarray([None if v is None or v is pd.NA or (isinstance(v, float) and v != v) else str(v)
+                       for v in out], dtype=object)
 
 
 def build_model(catalog: pd.DataFrame, orders: pd.DataFrame, reviews: pd.DataFrame | None = None,
@@ -108,6 +121,9 @@ def build_model(catalog: pd.DataFrame, orders: pd.DataFrame, reviews: pd.DataFra
     pairs = pair_stats(baskets.basket_items, settings.affinity.min_pair_count,
                        max_basket_size=settings.affinity.max_basket_size)
     a, b = pairs["antecedent"].to_numpy(), pairs["consequent"].to_numpy()
+    pairs.insert(pairs.columns.get_loc("pair_count") + 1, "customers",
+                 pair_customers(baskets.basket_items, basket_customers(orders, baskets.basket_ids), a, b,
+                                max_basket_size=settings.affinity.max_basket_size))
     sim = rowwise_cosine(embeddings, a, b) if embeddings is not None else np.zeros(len(pairs), dtype=np.float32)
     pairs["similarity"] = sim.astype(np.float64)
     pairs["affinity"] = hybrid_affinity(pairs["pair_count"].to_numpy(), pairs["npmi"].to_numpy(),

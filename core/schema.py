@@ -55,8 +55,12 @@ REQUIRED = {CATALOG: CATALOG_REQUIRED, ORDERS: ORDERS_REQUIRED, REVIEWS: REVIEWS
 REJECT_COLUMNS = ("file", "row", "column", "value", "reason")
 
 # Output files of `python -m core build`
+#: item_pairs.csv: ``customers`` = distinct customers with a basket holding both (core.affinity.pair_customers);
+#: ``conviction`` is empty where it is infinite (``conviction_infinite`` True); p_value one-sided Fisher,
+#: q_value Benjamini-Hochberg (core.affinity module docstring).
 ITEM_PAIR_COLUMNS = ("antecedent_id", "consequent_id", "antecedent_category", "consequent_category",
-                     "pair_count", "support", "confidence", "lift", "similarity", "affinity")
+                     "pair_count", "customers", "support", "confidence", "lift", "leverage", "conviction",
+                     "conviction_infinite", "jaccard", "npmi", "p_value", "q_value", "similarity", "affinity")
 CATEGORY_PAIR_COLUMNS = ("antecedent_category", "consequent_category", "pair_count", "support",
                          "confidence", "lift")
 RECOMMENDATION_COLUMNS = ("customer_id", "rank", "product_id", "category", "score", "reason")

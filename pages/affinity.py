@@ -53,16 +53,22 @@ st.download_button("Download category pairs (CSV)", cp.to_csv(index=False).encod
 st.subheader("Top cross-category item pairs")
 cats = sorted(set(cross["antecedent_category"]) | set(cross["consequent_category"]))
 st.session_state[state.PAIR_CATEGORIES] = [c for c in st.session_state.get(state.PAIR_CATEGORIES, []) if c in cats]
-f1, f2, f3, f4 = st.columns([2, 1, 1, 1])
+f1, f2, f3, f4, f5 = st.columns([2, 1, 1, 1, 1])
 chosen = f1.multiselect("Categories (either side)", cats, key=state.PAIR_CATEGORIES,
                         placeholder="all categories")
 min_lift = f2.number_input("Minimum lift", min_value=0.0, step=0.5, key=state.PAIR_MIN_LIFT)
 search = f3.text_input("Product contains", key=state.PAIR_SEARCH)
 has_q = "q_value" in cross.columns
-significant = f4.checkbox("Significant only", key=state.PAIR_SIGNIFICANT, disabled=not has_q,
+min_customers = f4.number_input(
+    "Minimum customers", min_value=1, step=1, key=state.PAIR_MIN_CUSTOMERS,
+    help="Distinct customers with a basket holding both. A pair bought 40 times by one shopper is one "
+         "person's habit, not a pattern.")
+significant = f5.checkbox("Significant only", key=state.PAIR_SIGNIFICANT, disabled=not has_q,
                           help="One-sided Fisher exact test for positive association, Benjamini–Hochberg "
                                "corrected across all pairs: keep pairs with q < 0.05.")
 view = cross[cross["lift"] >= min_lift]
+if "customers" in view.columns and min_customers > 1:
+    view = view[view["customers"] >= min_customers]
 if significant and has_q:
     view = view[view["q_value"] < 0.05]
 if chosen:
@@ -73,8 +79,9 @@ if search:
                 | view["consequent_title"].str.lower().str.contains(s, regex=False)]
 view = view.sort_values("affinity", ascending=False)
 cols = ["antecedent_title", "antecedent_category", "consequent_title", "consequent_category", "pair_count",
-        "support", "confidence", "lift", "similarity", "affinity", "antecedent_id", "consequent_id"]
-cols += [c for c in ("leverage", "conviction", "jaccard", "npmi", "p_value", "q_value") if c in view.columns]
+        "customers", "support", "confidence", "lift", "similarity", "affinity", "antecedent_id", "consequent_id"]
+cols = [c for c in cols if c in view.columns]
+cols += [c for c in ("leverage", "conviction", "conviction_infinite", "jaccard", "npmi", "p_value", "q_value") if c in view.columns]
 table = view[cols].head(2000).reset_index(drop=True)
 picked = st.dataframe(table, hide_index=True, width="stretch", height=380, key="pair_table",
              on_select="rerun", selection_mode="single-row",
@@ -92,8 +99,10 @@ if rows:
     with st.container(border=True):
         st.markdown(f"**{md_escape(r['antecedent_title'])}** → **{md_escape(r['consequent_title'])}**")
         st.write(d.reason)
-        k1, k2, k3, k4 = st.columns(4)
+        k1, k5, k2, k3, k4 = st.columns(5)
         k1.metric("Baskets with both", f"{int(r['pair_count']):,}")
+        if "customers" in r:
+            k5.metric("Customers", f"{int(r['customers']):,}", help="Distinct customers with a basket holding both")
         k2.metric("Confidence", f"{r['confidence']:.1%}")
         k3.metric("Lift", f"{r['lift']:.2f}")
         k4.metric("Text similarity", f"{d.similarity:.2f}")

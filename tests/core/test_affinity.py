@@ -628,3 +628,44 @@ def test_affinity_graph_one_edge_per_unordered_pair_and_top_n():
     assert g.nodes["c"]["title"] == "C" and "e" not in g      # no node without an edge
     top = affinity_graph(pairs, top_n=2)
     assert sorted(tuple(sorted(e)) for e in top.edges) == [("a", "b"), ("a", "d")]
+
+
+# --- distinct customers per pair ------------------------------------------------------------------
+
+def _customers_brute(dense: np.ndarray, cust, a: int, b: int) -> int:
+    rows = np.flatnonzero(dense[:, a] & dense[:, b])
+    known = {cust[r] for r in rows if cust[r] is not None}
+    return len(known) + sum(cust[r] is None for r in rows)
+
+
+def test_pair_customers_by_hand(five):
+    # baskets 1..5: {a,b} c1, {a,b} c1, {a} c2, {b,c} c2, {c} -; a|b: 2 baskets, one customer
+    got = affinity.pair_customers(five.basket_items, ["c1", "c1", "c2", "c2", None], [0, 1, 0], [1, 2, 2])
+    assert got.tolist() == [1, 1, 0]
+    # without customer ids every basket is its own shopper: customers == pair_count
+    assert affinity.pair_customers(five.basket_items, [None] * 5, [1], [0]).tolist() == [2]
+
+
+@pytest.mark.parametrize("chunk", [1, 5, 10_000_000])
+@pytest.mark.parametrize("cap", [None, 4])
+def test_pair_customers_equals_brute_force(chunk, cap):
+    rng = np.random.default_rng(3)
+    x = sp.random(400, 15, density=0.25, random_state=4, format="csr")
+    x.data[:] = 2.0                                         # any nonzero counts once
+    cust = rng.integers(0, 50, 400).astype(object)
+    cust[rng.random(400) < 0.1] = None
+    a, b = np.triu_indices(15, 1)
+    dense = x.toarray() > 0
+    if cap is not None:
+        dense[dense.sum(axis=1) > cap] = False               # a capped basket counts for nothing
+    got = affinity.pair_customers(x, cust, b, a, max_basket_size=cap, chunk_pairs=chunk)
+    assert got.tolist() == [_customers_brute(dense, cust, i, j) for i, j in zip(a, b)]
+    st_ = pair_stats(x, 1, max_basket_size=cap).set_index(["antecedent", "consequent"])["pair_count"]
+    assert (got <= st_.reindex(list(zip(b, a)), fill_value=0).to_numpy()).all()
+
+
+def test_pair_customers_errors(five):
+    with pytest.raises(ValueError, match=r"one entry per basket \(5\), got 2"):
+        affinity.pair_customers(five.basket_items, ["x", "y"], [0], [1])
+    with pytest.raises(ValueError, match="max_basket_size must be >= 2"):
+        affinity.pair_customers(five.basket_items, [None] * 5, [0], [1], max_basket_size=1)

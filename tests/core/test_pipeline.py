@@ -15,6 +15,9 @@ from core import schema as S
 from core.affinity import AffinitySettings
 from core.errors import EmptyDataError
 from core.pipeline import BuildSettings, build_model, category_pairs_table, item_pairs_table
+from core.workspace import DEMO_DIR
+
+S_DEMO_ORDERS = DEMO_DIR / "orders.csv"
 
 
 @pytest.fixture(scope="module")
@@ -197,3 +200,63 @@ def test_build_errors(instacart_tables):
     foreign = orders.assign(**{S.PRODUCT_ID: "nope"})
     with pytest.raises(EmptyDataError, match="no order line names a product of the catalog"):
         build_model(catalog, foreign, settings=BuildSettings(use_text=False))
+
+
+# --- the demo's item_pairs.csv, three pairs recounted by hand (issue 4) -------------------------
+
+@pytest.fixture(scope="module")
+def demo_item_pairs_csv(tmp_path_factory):
+    """item_pairs.csv of the bundled demo exactly as ``python -m core build --demo --no-text`` writes it."""
+    from core.workspace import read_demo_tables
+
+    catalog, orders, reviews = read_demo_tables()
+    model = build_model(catalog, orders, reviews, BuildSettings(use_text=False))
+    path = tmp_path_factory.mktemp("demo_build") / "item_pairs.csv"
+    item_pairs_table(model).to_csv(path, index=False)
+    return pd.read_csv(path, dtype={"antecedent_id": str, "consequent_id": str})
+
+
+@pytest.mark.parametrize("a, b, n_a, n_b, n_ab, customers", [
+    # the demo's top pair: one shopper's repeated baskets (43 baskets, 1 customer), and A always brings B
+    ("6867", "33425", 43, 47, 43, 1),
+    ("47029", "48726", 72, 74, 61, 7),
+    # Banana | Organic Baby Spinach: a popular pair shared by many shoppers
+    ("24852", "21903", 2458, 1057, 192, 84),
+])
+def test_demo_item_pairs_csv_three_pairs_by_hand(demo_item_pairs_csv, a, b, n_a, n_b, n_ab, customers):
+    from scipy.stats import fisher_exact
+
+    raw = pd.read_csv(S_DEMO_ORDERS, dtype=str)
+    baskets = raw.groupby("order_id")["product_id"].agg(set)
+    has_a, has_b = baskets.map(lambda s: a in s), baskets.map(lambda s: b in s)
+    both = baskets.index[has_a & has_b]
+    got = {"N": len(baskets), "n_a": int(has_a.sum()), "n_b": int(has_b.sum()), "n_ab": len(both),
+           "customers": raw.loc[raw["order_id"].isin(both), "customer_id"].nunique()}
+    assert got == {"N": 15968, "n_a": n_a, "n_b": n_b, "n_ab": n_ab, "customers": customers}
+    N = 15968
+    t = demo_item_pairs_csv.set_index(["antecedent_id", "consequent_id"])
+    ab, ba = t.loc[(a, b)], t.loc[(b, a)]
+    assert ab["pair_count"] == ba["pair_count"] == n_ab
+    assert ab["customers"] == ba["customers"] == customers
+    assert ab["support"] == pytest.approx(n_ab / N)
+    assert ab["confidence"] == pytest.approx(n_ab / n_a) and ba["confidence"] == pytest.approx(n_ab / n_b)
+    assert ab["lift"] == pytest.approx(N * n_ab / (n_a * n_b))
+    assert ab["leverage"] == pytest.approx(n_ab / N - (n_a / N) * (n_b / N))
+    assert ab["jaccard"] == pytest.approx(n_ab / (n_a + n_b - n_ab))
+    assert ab["npmi"] == pytest.approx(np.log(N * n_ab / (n_a * n_b)) / -np.log(n_ab / N))
+    if n_ab == n_a:      # confidence 1: conviction is infinite, written as an empty cell and a flag
+        assert bool(ab["conviction_infinite"]) and pd.isna(ab["conviction"])
+    else:
+        assert not ab["conviction_infinite"]
+        assert ab["conviction"] == pytest.approx((1 - n_b / N) / (1 - n_ab / n_a))
+    assert ba["conviction"] == pytest.approx((1 - n_a / N) / (1 - n_ab / n_b))
+    p = fisher_exact([[n_ab, n_a - n_ab], [n_b - n_ab, N - n_a - n_b + n_ab]], alternative="greater").pvalue
+    assert ab["p_value"] == pytest.approx(p, rel=1e-9, abs=1e-300) and ab["q_value"] >= ab["p_value"]
+    assert ab["similarity"] == 0 and ab["affinity"] == pytest.approx(n_ab / (n_ab + 5) * max(ab["npmi"], 0))
+
+
+def test_demo_customers_never_exceed_pair_count(demo_item_pairs_csv):
+    t = demo_item_pairs_csv
+    assert tuple(t.columns) == S.ITEM_PAIR_COLUMNS
+    assert (t["customers"] >= 1).all() and (t["customers"] <= t["pair_count"]).all()
+    assert (t["customers"] < t["pair_count"]).any()        # repeat shoppers exist in the demo
