@@ -383,12 +383,14 @@ def bootstrap_summary(per_customer: dict, n_boot: int = 1000, seed: int = 0, lev
     """
     if not 0 < level < 1:
         raise ValueError(f"level must be in (0, 1), got {level}")
+    if n_boot < 1:
+        raise ValueError(f"n_boot must be >= 1, got {n_boot}")
     names = list(per_customer)
-    vals = np.column_stack([np.asarray(per_customer[m], dtype=np.float64) for m in names]) if names else None
-    n = vals.shape[0] if vals is not None else (np.asarray(ranked).shape[0] if ranked is not None else 0)
+    n = len(per_customer[names[0]]) if names else (np.asarray(ranked).shape[0] if ranked is not None else 0)
     for m in names:
         if len(per_customer[m]) != n:
             raise ValueError(f"metric {m!r} has {len(per_customer[m])} values, expected {n}")
+    vals = np.column_stack([np.asarray(per_customer[m], dtype=np.float64) for m in names]) if names else None
     if n == 0:
         raise ValueError("no customers to summarise")
     rec = None
