@@ -548,13 +548,10 @@ def compile_rules(rules: RuleSet, model: ShopModel, catalog: pd.DataFrame, order
     factors = np.ones(n, dtype=np.float64)
     hits = []
     for kind, value, factor in rules.boosts:
-        if kind == "category":
-            m = category_mask(value)
-        elif brands is None:
+        if kind == "brand" and brands is None:       # already warned: the catalog has no brands
             m = np.zeros(n, dtype=bool)
         else:
-            m = brands == _norm(value)
-        if brands is not None or kind == "category":
+            m = category_mask(value) if kind == "category" else brands == _norm(value)
             if not m.any():
                 warnings.append(f"{kind} boost {value!r} matches no product")
         factors[m] *= factor
