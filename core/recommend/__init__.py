@@ -1,17 +1,30 @@
-"""Recommendation strategies behind one interface (``fit(model)``, ``recommend(customer_id, k)``)."""
-from core.recommend.base import Recommendations, Strategy
+"""Recommendation strategies behind one interface (``fit(model)``, ``recommend(customer_id, k)``).
+
+Every strategy takes the same two hooks: ``strategy.rules`` (a compiled merchandiser rule set) and
+``strategy.diversity`` (:class:`MMR` re-ranking with a cap per category); see core.recommend.base.
+"""
+from core.recommend.als import ImplicitALS
+from core.recommend.base import MMR, Recommendations, Strategy
+from core.recommend.content import ContentProfile
+from core.recommend.cooccurrence import ItemCooccurrence
 from core.recommend.hybrid import CrossCategoryHybrid, HybridWeights
 from core.recommend.lift import LiftOnly
-from core.recommend.popular import PopularUnseenCategories
+from core.recommend.popular import PopularityGlobal, PopularUnseenCategories
 from core.recommend.text import TextNeighbours
 
-#: name -> factory; the arms of the experiments page.
+#: name -> factory (called without arguments: the default settings); the arms of the experiments page
+#: and the rows of the evaluation.
 STRATEGIES = {
+    PopularityGlobal.name: PopularityGlobal,
     PopularUnseenCategories.name: PopularUnseenCategories,
+    ItemCooccurrence.name: ItemCooccurrence,
+    ImplicitALS.name: ImplicitALS,
+    ContentProfile.name: ContentProfile,
     LiftOnly.name: LiftOnly,
     TextNeighbours.name: TextNeighbours,
     CrossCategoryHybrid.name: CrossCategoryHybrid,
 }
 
-__all__ = ["Recommendations", "Strategy", "CrossCategoryHybrid", "HybridWeights", "LiftOnly",
-           "PopularUnseenCategories", "TextNeighbours", "STRATEGIES"]
+__all__ = ["MMR", "Recommendations", "Strategy", "ContentProfile", "CrossCategoryHybrid", "HybridWeights",
+           "ImplicitALS", "ItemCooccurrence", "LiftOnly", "PopularityGlobal", "PopularUnseenCategories",
+           "TextNeighbours", "STRATEGIES"]

@@ -1,6 +1,12 @@
-"""The interface every strategy shares: ``fit(model)`` then ``recommend(customer_id, k)``."""
+"""The interface every strategy shares: ``fit(model)`` then ``recommend(customer_id, k)``.
+
+Two optional hooks act on every strategy alike, in this order, after the customer's bought items are
+masked: ``strategy.rules`` (a compiled merchandiser rule set, core.rules: exclude, boost, bury, then pins)
+and ``strategy.diversity`` (an :class:`MMR` re-ranking with a cap per category).
+"""
 from __future__ import annotations
 
+import numbers
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -29,17 +35,124 @@ class Recommendations:
         return len(self.ids)
 
 
+@dataclass(frozen=True)
+class MMR:
+    """Maximal marginal relevance re-ranking with a cap per category.
+
+    Greedy: the next item is the candidate with the highest
+
+        lam * rel_j - (1 - lam) * max_{s in selected} sim(j, s)
+
+    where rel_j is the strategy score min-max scaled to [0, 1] over the candidate pool and sim is the
+    cosine of the two items' embeddings when the model has them, else 1 for the same category and 0
+    otherwise. An item whose category already holds ``max_per_category`` selected items is skipped.
+    Carbonell & Goldstein (1998), "The use of MMR, diversity-based reranking for reordering documents
+    and producing summaries", SIGIR.
+
+    Parameters
+    ----------
+    lam : float in [0, 1]; 1 = the strategy's order (only the cap acts), 0 = diversity only.
+    max_per_category : int >= 1 or None (no cap).
+    pool : int >= 1; the candidate pool is the ``max(pool, k)`` best-scored items. When the cap leaves
+        fewer than k items in the pool, the slate is filled from the remaining candidates in score
+        order, still under the cap; it is shorter than k only when the cap allows no more.
+
+    Raises
+    ------
+    TypeError, ValueError for a parameter of the wrong type or out of range.
+    """
+
+    lam: float = 0.7
+    max_per_category: int | None = None
+    pool: int = 100
+
+    def __post_init__(self):
+        if not isinstance(self.lam, numbers.Real) or isinstance(self.lam, bool):
+            raise TypeError(f"lam must be a number, got {type(self.lam).__name__}")
+        if not 0 <= self.lam <= 1:
+            raise ValueError(f"lam must be in [0, 1], got {self.lam}")
+        for name in ("max_per_category", "pool"):
+            v = getattr(self, name)
+            if v is None and name == "max_per_category":
+                continue
+            if not isinstance(v, (int, np.integer)) or isinstance(v, bool):
+                raise TypeError(f"{name} must be an int, got {type(v).__name__}")
+            if v < 1:
+                raise ValueError(f"{name} must be >= 1, got {v}")
+
+    def select(self, model: ShopModel, scores: np.ndarray, cand: np.ndarray, k: int) -> np.ndarray:
+        """Pick up to ``k`` of ``cand`` (item indices with finite scores), in display order.
+
+        Parameters
+        ----------
+        model : ShopModel (embeddings and category codes).
+        scores : ``(n_items,)`` float64.   cand : ``(m,)`` int item indices.   k : int >= 1.
+
+        Returns
+        -------
+        ``(<= k,)`` int item indices.
+        """
+        order = cand[np.lexsort((cand, -scores[cand]))]          # best first, ties by index
+        pool = order[: max(self.pool, k)]
+        codes = model.category_codes
+        rel = scores[pool]
+        span = rel[0] - rel[-1]
+        rel = (rel - rel[-1]) / span if span > 0 else np.ones(len(pool))
+        if model.embeddings is not None:
+            e = model.embeddings[pool].astype(np.float64)
+            sim = e @ e.T
+        else:
+            sim = (codes[pool][:, None] == codes[pool][None, :]).astype(np.float64)
+        cap = self.max_per_category if self.max_per_category is not None else k + 1
+        taken: dict = {}
+        max_sim = np.full(len(pool), -np.inf)
+        free = np.ones(len(pool), dtype=bool)
+        chosen = []
+        while len(chosen) < k and free.any():
+            red = np.where(np.isfinite(max_sim), max_sim, 0.0)
+            val = np.where(free, self.lam * rel - (1 - self.lam) * red, -np.inf)
+            i = int(np.argmax(val))
+            chosen.append(i)
+            free[i] = False
+            c = codes[pool[i]]
+            taken[c] = taken.get(c, 0) + 1
+            if taken[c] >= cap:
+                free &= codes[pool] != c
+            max_sim = np.maximum(max_sim, sim[i])
+        out = list(pool[chosen])
+        for j in order[len(pool):]:                               # fill beyond the pool under the cap
+            if len(out) >= k:
+                break
+            c = codes[j]
+            if taken.get(c, 0) < cap:
+                out.append(j)
+                taken[c] = taken.get(c, 0) + 1
+        return np.asarray(out, dtype=np.int64)
+
+
 class Strategy:
-    """Base class. Subclasses set ``name`` and implement ``_scores(model, hist, counts) -> (scores, reason_fn)``.
+    """Base class. Subclasses set ``name`` and implement ``_scores(hist, counts, prepared) -> (scores, reason_fn)``.
 
     ``scores`` is ``(n_items,)`` with ``-inf`` for items that must not be shown; bought items are
-    always excluded here.
+    always excluded here, and only items with a finite score > 0 are shown.
+
+    Attributes
+    ----------
+    rules : compiled rule set or None. Anything with ``name``, ``adjust(customer_id, hist, scores) ->
+        (scores, notes)`` (``notes``: item index -> text) and ``pins(customer_id, hist) -> [(item index,
+        1-based position), ...]``, see core.rules. ``adjust`` runs after bought items are masked
+        (``-inf`` = excluded); pins are placed after the top k is chosen.
+    diversity : :class:`MMR` or None; re-ranks the top k for category diversity.
     """
 
     name = "strategy"
+    rules = None
+    diversity: MMR | None = None
 
     def __init__(self):
         self.model: ShopModel | None = None
+        self.rules = None
+        self.diversity = None
 
     def fit(self, model: ShopModel) -> "Strategy":
         self.model = model
@@ -90,25 +203,78 @@ class Strategy:
             chunk = ids[start:start + batch_size]
             hists = [self.model.history(c) for c in chunk]
             live = [i for i, (h, _) in enumerate(hists) if len(h)]
-            prepared = dict(zip(live, self._prepare([hists[i] for i in live])))
+            prepared = dict(zip(live, self._prepare([hists[i] for i in live]))) if live else {}
             for i, c in enumerate(chunk):
                 out.append(self._top(c, *hists[i], k, prepared.get(i)))
         return out
 
     def _top(self, customer_id, hist, counts, k, prepared) -> Recommendations:
+        empty = Recommendations(str(customer_id), np.zeros(0, dtype=object), np.zeros(0), [])
         if len(hist) == 0:
-            return Recommendations(str(customer_id), np.zeros(0, dtype=object), np.zeros(0), [])
+            return empty
         scores, reason = self._scores(hist, counts, prepared)
         scores = scores.astype(np.float64, copy=True)
         scores[hist] = -np.inf
+        notes, pins, before = {}, [], None
+        if self.rules is not None:
+            before = scores.copy()
+            scores, notes = self.rules.adjust(customer_id, hist, scores)
+            scores = np.asarray(scores, dtype=np.float64)
+            notes = dict(notes or {})
+            pins = list(self.rules.pins(customer_id, hist))
         finite = np.isfinite(scores) & (scores > 0)
-        n = int(min(k, finite.sum()))
-        if n == 0:
-            return Recommendations(str(customer_id), np.zeros(0, dtype=object), np.zeros(0), [])
         cand = np.nonzero(finite)[0]
-        top = cand[np.argpartition(-scores[cand], n - 1)[:n]] if len(cand) > n else cand
-        top = top[np.lexsort((top, -scores[top]))]
-        return Recommendations(str(customer_id), self.model.item_ids[top], scores[top], [reason(j) for j in top])
+        n = int(min(k, len(cand)))
+        if n and self.diversity is not None:
+            top = self.diversity.select(self.model, scores, cand, n)
+        elif n:
+            top = cand[np.argpartition(-scores[cand], n - 1)[:n]] if len(cand) > n else cand
+            top = top[np.lexsort((top, -scores[top]))]
+        else:
+            top = cand[:0]
+        items = [int(j) for j in top]
+        why = {j: None for j in items}
+        if pins:
+            items, pinned_at = self._place_pins(items, pins, hist, scores, before, notes, k)
+            why.update({j: f"pinned at position {p} by rule set '{self.rules.name}'" for j, p in pinned_at.items()})
+        if not items:
+            return empty
+        reasons = []
+        for j in items:
+            r = why.get(j) or reason(j)
+            if j in notes:
+                r = f"{r}; rule: {notes[j]}"
+            reasons.append(r)
+        idx = np.asarray(items, dtype=np.int64)
+        out_scores = np.where(np.isfinite(scores[idx]), scores[idx], 0.0)
+        return Recommendations(str(customer_id), self.model.item_ids[idx], out_scores, reasons)
+
+    @staticmethod
+    def _place_pins(items, pins, hist, scores, before, notes, k):
+        """Insert pinned items at their 1-based positions (in position order, first pin of an item wins).
+
+        A pin is dropped when the customer bought the item or the rules excluded it (its score became
+        ``-inf``); pinned items leave their ranked place, so the slate keeps ``<= k`` distinct items.
+        Returns (items, {item: final 1-based position}).
+        """
+        bought = set(hist.tolist())
+        seen, valid = set(), []
+        for j, pos in sorted(((int(j), int(p)) for j, p in pins), key=lambda t: t[1]):
+            excluded = not np.isfinite(scores[j]) and (np.isfinite(before[j]) or j in notes)
+            if j in seen or j in bought or excluded or pos < 1 or pos > k:
+                continue
+            seen.add(j)
+            valid.append((j, pos))
+        rest = [j for j in items if j not in seen]
+        out = []
+        for j, pos in valid:
+            while len(out) < pos - 1 and rest:
+                out.append(rest.pop(0))
+            out.append(j)
+        out.extend(rest)
+        out = out[:k]
+        pinned_at = {j: out.index(j) + 1 for j, _ in valid if j in out}
+        return out, pinned_at
 
     def recommend_frame(self, customer_ids, k: int = 10) -> pd.DataFrame:
         """Long format: customer_id, rank (1-based), product_id, category, score, reason."""
