@@ -403,3 +403,29 @@ def test_deleting_the_workspace_deletes_its_rule_sets(engine):
     delete_workspace(engine, "shop")
     with engine.connect() as conn:
         assert conn.execute(select(func.count()).select_from(RuleSetRecord)).scalar() == 0
+
+
+# --- a real-data subset ---------------------------------------------------------------------------
+
+def test_rules_on_the_instacart_fixture(instacart_tables):
+    catalog, orders = instacart_tables
+    m = build_model(catalog, orders, settings=BuildSettings(use_text=False))
+    paths = pd.Series(m.category_paths)
+    frozen = paths.str.startswith("frozen").to_numpy()
+    snacks = paths.str.split(">").map(lambda p: "snacks" in [x.strip() for x in p]).to_numpy()
+    assert frozen.any() and snacks.any()
+    pin = m.item_ids[np.flatnonzero(~frozen)[0]]
+    r = compile_rules(RuleSet("demo", pins=[(pin, 1)], exclude_categories=["Frozen"],
+                              boosts=[("category", "snacks", 1.5), ("brand", "Acme", 2)], price_band=(0.5, 2)),
+                      m, catalog, orders)
+    # the fixture has neither brands nor prices: both rules say so instead of failing silently
+    assert r.warnings == ["brand boosts ignored: the catalog has no brands",
+                          "price band ignored: neither the catalog nor the orders have prices"]
+    np.testing.assert_array_equal(r.excluded, frozen)
+    for c in m.customer_ids[:20]:
+        h = hist(m, c)
+        out, notes = r.adjust(c, h, np.ones(m.n_items))
+        np.testing.assert_array_equal(np.isinf(out), frozen)
+        np.testing.assert_array_equal(out[~frozen], np.where(snacks[~frozen], 1.5, 1.0))
+        assert set(notes) == set(np.flatnonzero(snacks & ~frozen).tolist())
+        assert r.pins(c, h) == ([] if pin in set(m.item_ids[h]) else [(int(np.flatnonzero(m.item_ids == pin)[0]), 1)])
