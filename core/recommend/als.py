@@ -110,6 +110,8 @@ class ImplicitALS(Strategy):
             b = int(np.argmax(contrib))
             h = int(hist[b])
             times = int(counts[b])
-            return (f"bought {m.describe_item(h)} {times} time{'s' if times != 1 else ''}: its factors give "
-                    f"{contrib[b]:.3f} of the score {scores[j]:.3f} (matrix factorisation)")
+            rest = "" if len(hist) == 1 else (f"; the other {len(hist) - 1} bought item"
+                                                f"{'s' if len(hist) > 2 else ''} {scores[j] - contrib[b]:+.3f}")
+            return (f"bought {m.describe_item(h)} {times} time{'s' if times != 1 else ''}: its factors add "
+                    f"{contrib[b]:+.3f} to the score {scores[j]:.3f} (matrix factorisation{rest})")
         return scores, reason

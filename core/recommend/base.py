@@ -228,8 +228,7 @@ class Strategy:
         if n and self.diversity is not None:
             top = self.diversity.select(self.model, scores, cand, n)
         elif n:
-            top = cand[np.argpartition(-scores[cand], n - 1)[:n]] if len(cand) > n else cand
-            top = top[np.lexsort((top, -scores[top]))]
+            top = _top_n(scores, cand, n)
         else:
             top = cand[:0]
         items = [int(j) for j in top]
@@ -285,6 +284,17 @@ class Strategy:
             for r, (pid, j, s, why) in enumerate(zip(rec.ids, idx, rec.scores, rec.reasons), start=1):
                 rows.append((str(c), r, pid, m.categories[j], float(s), why))
         return pd.DataFrame(rows, columns=list(S.RECOMMENDATION_COLUMNS))
+
+
+def _top_n(scores: np.ndarray, cand: np.ndarray, n: int) -> np.ndarray:
+    """The ``n`` best of ``cand`` (ascending item indices), best first; ties go to the lower index, also at
+    the cut (so the top 3 is always a prefix of the top 10)."""
+    s = scores[cand]
+    if len(cand) > n:
+        thr = -np.partition(-s, n - 1)[n - 1]                 # the n-th best score
+        above = cand[s > thr]
+        cand = np.concatenate([above, cand[s == thr][: n - len(above)]])
+    return cand[np.lexsort((cand, -scores[cand]))]
 
 
 def bought_categories(model: ShopModel, hist: np.ndarray) -> set:

@@ -35,8 +35,9 @@ def raw_baskets(instacart_dir) -> pd.Series:
     return raw.groupby("order_id")["product_id"].agg(set)
 
 
-def test_the_four_strategies_are_registered():
-    assert set(STRATEGIES) == {"popular in unseen categories", "lift only", "text neighbours", "hybrid"}
+def test_the_strategies_are_registered():
+    assert set(STRATEGIES) == {"popular overall", "popular in unseen categories", "item co-occurrence (SAR)",
+                               "ALS (implicit)", "content profile", "lift only", "text neighbours", "hybrid"}
     assert all(STRATEGIES[name].name == name for name in STRATEGIES)
 
 

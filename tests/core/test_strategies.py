@@ -220,9 +220,11 @@ def test_als_scores_are_implicits_own_and_split_into_contributions(shop):
         for j, why in zip(idx, rec.reasons):
             contrib = ours.item_factors_[j] @ g                      # one term per bought item
             assert contrib.sum() == pytest.approx(scores[j], rel=1e-9)
-            anchor = hist[int(np.argmax(contrib))]
-            assert why.startswith(f"bought {shop.describe_item(anchor)} ")
-            assert f"of the score {scores[j]:.3f}" in why
+            b = int(np.argmax(contrib))
+            assert why.startswith(f"bought {shop.describe_item(hist[b])} {int(counts[b])} time")
+            assert f"its factors add {contrib[b]:+.3f} to the score {scores[j]:.3f}" in why
+            if len(hist) > 1:
+                assert f"{scores[j] - contrib[b]:+.3f})" in why
 
 
 def test_als_learns_the_two_blocks():
@@ -422,3 +424,10 @@ def test_rules_excluded_items_never_appear_in_any_strategy(shop):
         for c in CUSTOMERS:
             rec = s.recommend(c, K)
             assert "Bakery" not in shop.categories[shop.item_index(rec.ids)].tolist(), (name, c)
+
+
+def test_ties_at_the_cut_go_to_the_earlier_catalog_item(shop):
+    # u2: B2 and O1 both sit in 1 basket; k = 4 cuts between them: B2 (index 3) stays, O1 (6) goes
+    s = PopularityGlobal().fit(shop)
+    for _ in range(3):
+        assert s.recommend("u2", 4).ids.tolist() == ["B1", "J1", "C1", "B2"]
