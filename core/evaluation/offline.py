@@ -267,7 +267,7 @@ def default_strategies() -> dict:
 def evaluate_workspace(catalog: pd.DataFrame, orders: pd.DataFrame, reviews: pd.DataFrame | None = None,
                        strategies: Mapping | None = None, k: int = 10, embed=None, progress: Progress | None = None,
                        n_boot: int = 1000, seed: int = 0, settings=None,
-                       category_level: int | None = None) -> pd.DataFrame:
+                       category_level: int | None = None, rules=None) -> pd.DataFrame:
     """Split the orders, build the training model and evaluate the strategies (:func:`evaluate_strategies`).
 
     Parameters
@@ -282,6 +282,10 @@ def evaluate_workspace(catalog: pd.DataFrame, orders: pd.DataFrame, reviews: pd.
     progress : callable(fraction, message), optional: 0-60% building, 60-100% evaluating.
     n_boot, seed, category_level : see :func:`evaluate_strategies`.
     settings : core.pipeline.BuildSettings, optional (``use_text`` follows ``embed`` when not given).
+    rules : core.rules.RuleSet, optional
+        A merchandiser rule set: compiled against the training model and orders (``core.rules.compile_rules``;
+        the held-out orders never reach it) and set as ``strategy.rules`` on every strategy, so the evaluation
+        scores what customers would be shown. ``attrs["rules"]`` names it and lists the compile warnings.
 
     Returns
     -------
@@ -313,10 +317,17 @@ def evaluate_workspace(catalog: pd.DataFrame, orders: pd.DataFrame, reviews: pd.
                 except RuntimeError as exc:  # e.g. text neighbours without embeddings
                     skipped[name] = str(exc)
             strategies = keep
+    rule_info = None
+    if rules is not None:
+        from core.rules import compile_rules
+        compiled = compile_rules(rules, model, catalog, train)
+        for s in strategies.values():
+            s.rules = compiled
+        rule_info = {"name": getattr(compiled, "name", None), "warnings": list(getattr(compiled, "warnings", []))}
     out = evaluate_strategies(model, test, strategies, k=k, n_boot=n_boot, seed=seed, progress=sub(0.6, 1.0),
                               category_level=category_level)
     out.attrs.update(train_orders=int(train[S.ORDER_ID].nunique()), test_orders=int(test[S.ORDER_ID].nunique()),
-                     skipped=skipped)
+                     skipped=skipped, rules=rule_info)
     return out
 
 

@@ -139,3 +139,15 @@ def test_no_known_customer(split):
         evaluate_strategies(model, stranger, {"p": PopularUnseenCategories()})
     with pytest.raises(EmptyDataError, match="no customer has two or more orders"):
         evaluate_workspace(CATALOG, ORDERS[ORDERS[S.ORDER_NUMBER] == 1], strategies={"p": PopularUnseenCategories()})
+
+
+def test_rule_set_changes_the_evaluation():
+    from core.rules import RuleSet
+    # excluding Pantry removes H1 from every slate: c1 (truth {H1}) now misses, c2 is shown [O1] only
+    # (recall 1/2 as before), c3 keeps [G1, O1]: recall (0 + 1/2 + 1)/3 instead of 2.5/3
+    out = evaluate_workspace(CATALOG, ORDERS, strategies={"p": PopularUnseenCategories()}, k=2, n_boot=50,
+                             rules=RuleSet(name="no pantry", exclude_categories=("Pantry",)))
+    got = dict(zip(out["metric"], out["value"]))
+    assert got["recall"] == pytest.approx(0.5)
+    assert got["coverage"] == pytest.approx(2 / 5)            # {O1, G1}
+    assert out.attrs["rules"]["name"] == "no pantry"
