@@ -88,3 +88,29 @@ def shop_model(workspace: str, min_pair_count: int = 2, category_level: int = 1,
 def progress_bar(label: str):
     """(bar, update callback) for long work on a page."""
     return _progress_bar(label)
+
+
+def active_rules(workspace: str):
+    """The workspace's active :class:`core.rules.RuleSet`, or None (read on every run: it is one small query)."""
+    from core.store.rules import get_active_rule_set
+    return get_active_rule_set(get_engine(), workspace)
+
+
+def compiled_rules(workspace: str, model, orders=None):
+    """The active rule set compiled against ``model`` (None when no rule set is active).
+
+    ``orders`` are the orders the model was built from (default: the workspace's); they give the customers'
+    reference prices. The compiled rules are kept on the model object, keyed by the rule set's JSON, so an edit
+    recompiles and a page switch does not.
+    """
+    from core.rules import compile_rules
+    rules = active_rules(workspace)
+    if rules is None:
+        return None
+    cache = model.__dict__.setdefault("_compiled_rules", {})
+    key = rules.to_json()
+    if key not in cache:
+        data = workspace_data(workspace)
+        cache.clear()
+        cache[key] = compile_rules(rules, model, data.catalog, data.orders if orders is None else orders)
+    return cache[key]
