@@ -30,6 +30,17 @@ class ShopModel:
     embeddings : ``(n_items, dim)`` float32 L2-normalised, or None when text is switched off.
     user_items : ``(n_customers, n_items)`` CSR, order lines per customer and item.
     customer_ids : ``(n_customers,)``.
+    category_source : ``"catalog"`` (the catalog's own categories), ``"inferred"`` (clustered from the
+        titles: the catalog had none) or ``"partly inferred"`` (the classifier labelled the uncategorised).
+    category_inference : core.categories.CategoryInference or None
+        The clustering when categories were inferred, with the inferred (c-TF-IDF) names, before renames.
+    category_clusters : DataFrame or None
+        One row per inferred cluster: ``cluster, inferred_name, name`` (after the user's renames),
+        ``size, coverage, top_terms, examples`` (titles nearest the centroid).
+    category_labelling : core.categories.PartialLabelling or None
+        The classifier's result (held-out accuracy, ...) when it labelled uncategorised products.
+    category_note : str
+        Why categories were not inferred or labelled, when that was asked for and impossible ("" otherwise).
     """
 
     item_ids: np.ndarray
@@ -48,6 +59,11 @@ class ShopModel:
     customer_ids: np.ndarray
     settings: AffinitySettings
     category_level: int = 1
+    category_source: str = "catalog"
+    category_inference: object = None
+    category_clusters: pd.DataFrame | None = None
+    category_labelling: object = None
+    category_note: str = ""
 
     def __post_init__(self):
         self._item_index = pd.Index(self.item_ids)

@@ -8,6 +8,11 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Callable
 
+import hashlib
+import json
+from collections import OrderedDict
+from typing import Sequence
+
 import numpy as np
 import pandas as pd
 import scipy.sparse as sp
@@ -16,6 +21,7 @@ from core import schema as S
 from core.affinity import (AffinitySettings, category_pair_stats, hybrid_affinity, pair_customers, pair_stats,
                            rowwise_cosine)
 from core.baskets import build_baskets
+from core.categories import infer_categories, label_from_partial, strip_variant_words
 from core.embeddings import product_texts
 from core.errors import EmptyDataError
 from core.model import ShopModel, category_at_level
@@ -35,15 +41,44 @@ class BuildSettings:
         Level of the category path that defines "another category" (1 = top, e.g. department).
     use_text : bool, default True
         Embed product text with the language model (False: co-purchase only).
+    infer_categories : bool, default True
+        When no catalog product has a category (the UCI Online Retail invoices), cluster the title
+        embeddings into categories named by c-TF-IDF (:func:`core.categories.infer_categories`). Needs
+        ``use_text``.
+    category_k : int or None, default None
+        Number of inferred categories (>= 2); None: the best mean silhouette over ``category_k_range``.
+    category_k_range : (int, int), default (8, 40)
+        Smallest and largest k tried, inclusive.
+    category_names : tuple of (str, str), default ()
+        Renames ``(inferred name, new name)`` of inferred categories (a user's edits).
+    label_uncategorised : bool, default False
+        In a partly labelled catalog, label the uncategorised products with a classifier on the
+        embeddings (:func:`core.categories.label_from_partial`; the full category path is predicted).
+        Off by default: a merchandiser's own categories are not mixed with guessed ones unasked.
+    category_seed : int, default 0
+        Seed of the clustering and of the classifier's held-out split.
     """
 
     affinity: AffinitySettings = field(default_factory=AffinitySettings)
     category_level: int = 1
     use_text: bool = True
+    infer_categories: bool = True
+    category_k: int | None = None
+    category_k_range: tuple = (8, 40)
+    category_names: tuple = ()
+    label_uncategorised: bool = False
+    category_seed: int = 0
 
     def __post_init__(self):
         if not isinstance(self.category_level, int) or self.category_level < 1:
             raise ValueError(f"category_level must be an int >= 1, got {self.category_level!r}")
+        if self.category_k is not None and (isinstance(self.category_k, bool) or not isinstance(self.category_k, int)
+                                            or self.category_k < 2):
+            raise ValueError(f"category_k must be an int >= 2 or None, got {self.category_k!r}")
+        if not isinstance(self.category_names, tuple) or not all(
+                isinstance(p, tuple) and len(p) == 2 and all(isinstance(v, str) for v in p)
+                for p in self.category_names):
+            raise TypeError(f"category_names must be a tuple of (str, str) pairs, got {self.category_names!r}")
 
 
 def _sub(progress: Progress | None, lo: float, hi: float) -> Progress:
@@ -68,6 +103,57 @@ def basket_customers(orders: pd.DataFrame, basket_ids: np.ndarray) -> np.ndarray
     out = first.reindex(pd.Index(basket_ids)).to_numpy(dtype=object)
     return np.asarray([None if v is None or v is pd.NA or (isinstance(v, float) and v != v) else str(v)
                        for v in out], dtype=object)
+
+
+_INFERENCE_CACHE: OrderedDict = OrderedDict()   # content hash -> (CategoryInference, summary frame)
+_INFERENCE_CACHE_SIZE = 4
+
+
+def _missing_category(paths: pd.Series) -> np.ndarray:
+    return paths.isna().to_numpy() | (paths.astype(str).str.strip() == "").to_numpy()
+
+
+def infer_catalog_categories(titles: Sequence[str], embed: EmbedFn, k: int | None = None,
+                             k_range: tuple = (8, 40), seed: int = 0, progress: Progress | None = None):
+    """Categories for a catalog that has none: cluster the title embeddings, name by c-TF-IDF.
+
+    The model reads each title without its colour, size and pack words
+    (:func:`core.categories.strip_variant_words`); the names come from the full titles. Results are
+    cached in this process by content (sha256 of the titles, ``k``, ``k_range``, ``seed``): renaming a
+    cluster or changing another setting never clusters again.
+
+    Parameters
+    ----------
+    titles : sequence of str, ``n >= 3`` product titles.
+    embed : callable(texts, progress) -> ``(len(texts), dim)`` float32 unit rows.
+    k, k_range, seed : see :func:`core.categories.infer_categories`.
+
+    Returns
+    -------
+    (CategoryInference, DataFrame)
+        The clustering and its summary: ``cluster, inferred_name, size, coverage, top_terms, examples``
+        (the 5 titles nearest each centroid).
+
+    Raises
+    ------
+    ValueError
+        Fewer than 3 products, or ``k`` impossible for them (from :func:`core.categories.infer_categories`).
+    """
+    titles = [str(t) for t in titles]
+    key = hashlib.sha256(json.dumps([titles, k, list(k_range), seed]).encode()).hexdigest()
+    if key in _INFERENCE_CACHE:
+        _INFERENCE_CACHE.move_to_end(key)
+        return _INFERENCE_CACHE[key]
+    p = progress or (lambda f, m: None)
+    stripped = [strip_variant_words(t) or t for t in titles]
+    vecs = np.asarray(embed(stripped, _sub(progress, 0.0, 0.3)), dtype=np.float32)
+    result = infer_categories(titles, vecs, k=k, k_range=tuple(k_range), seed=seed, progress=_sub(progress, 0.3, 1.0))
+    summary = result.summary(titles, vecs).rename(columns={"name": "inferred_name"})
+    p(1.0, f"{result.k} categories inferred")
+    _INFERENCE_CACHE[key] = (result, summary)
+    while len(_INFERENCE_CACHE) > _INFERENCE_CACHE_SIZE:
+        _INFERENCE_CACHE.popitem(last=False)
+    return result, summary
 
 
 def build_model(catalog: pd.DataFrame, orders: pd.DataFrame, reviews: pd.DataFrame | None = None,
@@ -105,17 +191,52 @@ def build_model(catalog: pd.DataFrame, orders: pd.DataFrame, reviews: pd.DataFra
     item_ids = catalog[S.PRODUCT_ID].astype(str).to_numpy(dtype=object)
     baskets = build_baskets(orders, item_ids)
     n = len(item_ids)
-    categories = category_at_level(catalog[S.CATEGORY] if S.CATEGORY in catalog else pd.Series([None] * n),
-                                   settings.category_level)
-    paths = category_at_level(catalog[S.CATEGORY] if S.CATEGORY in catalog else pd.Series([None] * n), 99)
+    raw_paths = (catalog[S.CATEGORY] if S.CATEGORY in catalog else pd.Series([None] * n)).reset_index(drop=True)
 
     embeddings = None
     if settings.use_text:
         texts = product_texts(catalog, reviews)
         p(0.05, f"reading {len(texts):,} product texts with the language model")
-        vecs = embed(list(texts.to_numpy()), _sub(progress, 0.05, 0.8))
+        vecs = embed(list(texts.to_numpy()), _sub(progress, 0.05, 0.7))
         embeddings = np.zeros((n, vecs.shape[1]), dtype=np.float32)
         embeddings[pd.Index(item_ids).get_indexer(texts.index)] = vecs
+
+    source, inference, clusters, labelling, note = "catalog", None, None, None, ""
+    missing = _missing_category(raw_paths)
+    if missing.all() and settings.infer_categories:
+        if not settings.use_text:
+            note = "the catalog has no categories; inferring them needs the language model (text is off)"
+        else:
+            p(0.7, "inferring categories from the product titles")
+            try:
+                inference, summary = infer_catalog_categories(
+                    catalog[S.TITLE].astype(str).tolist(), embed, settings.category_k, settings.category_k_range,
+                    settings.category_seed, _sub(progress, 0.7, 0.8))
+            except ValueError as exc:
+                note = f"categories could not be inferred: {exc}"
+            else:
+                renames = dict(settings.category_names)
+                names = {cid: renames.get(nm, nm) for cid, nm in inference.names.items()}
+                clusters = summary.copy()
+                clusters.insert(2, "name", clusters["cluster"].map(names))
+                raw_paths = pd.Series([names[int(c)] for c in inference.labels], dtype=object)
+                source = "inferred"
+    elif missing.any() and not missing.all() and settings.label_uncategorised:
+        if not settings.use_text:
+            note = "labelling the uncategorised products needs the language model (text is off)"
+        else:
+            p(0.7, f"labelling {int(missing.sum()):,} uncategorised products")
+            labels = [None if miss else f" {S.CATEGORY_SEP} ".join(x.strip() for x in str(v).split(S.CATEGORY_SEP))
+                      for v, miss in zip(raw_paths.tolist(), missing)]
+            try:
+                labelling = label_from_partial(embeddings, labels, seed=settings.category_seed)
+            except ValueError as exc:
+                note = f"the uncategorised products could not be labelled: {exc}"
+            else:
+                raw_paths = pd.Series(labelling.labels, dtype=object)
+                source = "partly inferred"
+    categories = category_at_level(raw_paths, settings.category_level)
+    paths = category_at_level(raw_paths, 99)
 
     p(0.82, "counting item pairs")
     pairs = pair_stats(baskets.basket_items, settings.affinity.min_pair_count,
@@ -157,7 +278,8 @@ def build_model(catalog: pd.DataFrame, orders: pd.DataFrame, reviews: pd.DataFra
         lift=_cross_csr(pairs.loc[ci], pairs.loc[ci, "lift"].to_numpy(), n),
         affinity=_cross_csr(pairs.loc[ci], pairs.loc[ci, "affinity"].to_numpy(), n),
         embeddings=embeddings, user_items=user_items, customer_ids=np.asarray(customer_ids, dtype=object),
-        settings=settings.affinity, category_level=settings.category_level)
+        settings=settings.affinity, category_level=settings.category_level, category_source=source,
+        category_inference=inference, category_clusters=clusters, category_labelling=labelling, category_note=note)
     p(1.0, "done")
     return model
 

@@ -1,6 +1,7 @@
 """Affinity graph: which categories and items are bought together, and how strongly."""
 import networkx as nx
 import numpy as np
+import pandas as pd
 import streamlit as st
 
 from core.affinity import affinity_graph
@@ -10,7 +11,8 @@ from core.pipeline import category_pairs_table, item_pairs_table
 from ui import state
 from ui.page import page_setup
 from ui.charts import lift_heatmap, md_escape, network_figure
-from ui.resources import shop_model, workspace_data
+from core.store.category_choices import CategoryChoices, load_category_choices, save_category_choices
+from ui.resources import get_engine, shop_model, workspace_data
 
 workspace = page_setup()
 st.title("Affinity graph")
@@ -42,6 +44,89 @@ m1.metric("Baskets", f"{model.baskets.n_baskets:,}")
 m2.metric("Products bought", f"{int((model.item_counts > 0).sum()):,}")
 m3.metric("Item pairs (both directions)", f"{len(pairs):,}")
 m4.metric("Cross-category pairs", f"{len(cross):,}")
+
+def _category_section() -> None:
+    """Inferred categories (a catalog without any) or the classifier's labels (a partly labelled one)."""
+    engine = get_engine()
+    choices = load_category_choices(engine, workspace)
+    catalog_paths = workspace_data(workspace).catalog.get("category")
+    n_missing = int(catalog_paths.isna().sum() + (catalog_paths.dropna().astype(str).str.strip() == "").sum()) \
+        if catalog_paths is not None else model.n_items
+    if model.category_note:
+        st.info(model.category_note)
+    if model.category_source == "inferred":
+        inf, clusters = model.category_inference, model.category_clusters
+        st.subheader("Inferred categories")
+        st.caption(f"The catalog has no categories, so they were inferred from the product titles: the language "
+                   f"model's title vectors clustered with k-means, each cluster named by its most distinctive words "
+                   f"(class-based TF-IDF). How k was chosen: {inf.criterion}.")
+        st.dataframe(clusters[["cluster", "name", "inferred_name", "size", "coverage", "top_terms", "examples"]],
+                     hide_index=True, width="stretch",
+                     column_config={"coverage": st.column_config.NumberColumn(format="%.2f", help=(
+                         "Share of the cluster's products whose title holds a word of its inferred name; "
+                         "low = a mixed cluster"))})
+        with st.form("category_form"):
+            f1, f2, f3 = st.columns([2, 2, 1])
+            cid = f1.selectbox("Rename category", clusters["cluster"].tolist(), key=f"category_pick_{workspace}",
+                               format_func=lambda c: f"{c}: {clusters.loc[clusters['cluster'] == c, 'name'].iloc[0]}")
+            new_name = f2.text_input("New name (empty: unchanged; the inferred name undoes a rename)", key=f"category_name_{workspace}",
+                                     help="Two categories given one name read as one; 'Home > Candles' makes levels.")
+            k_in = f3.number_input("Categories k (0: by silhouette)", min_value=0,
+                                   max_value=max(2, min(200, model.n_items - 1)), value=int(choices.k or 0), step=1,
+                                   key=f"{state.CATEGORY_K_INPUT}_{workspace}",
+                                   help="Silhouette on text vectors is low and mostly grows with k: treat the "
+                                        "chosen k as a starting point.")
+            saved = st.form_submit_button("Save (rebuilds the graph)")
+        if saved:
+            names = dict(choices.names)
+            row = clusters[clusters["cluster"] == cid]
+            if len(row) and new_name is not None:
+                inferred = str(row["inferred_name"].iloc[0])
+                name = new_name.strip()
+                if name and name != inferred:
+                    names[inferred] = name
+                elif name == inferred:
+                    names.pop(inferred, None)
+            save_category_choices(engine, workspace, CategoryChoices(
+                k=int(k_in) if int(k_in) >= 2 else None, names=names,
+                label_uncategorised=choices.label_uncategorised))
+            st.rerun()
+        st.download_button("Download inferred categories (CSV)", clusters.to_csv(index=False).encode(),
+                           file_name=f"inferred_categories_{workspace}.csv", mime="text/csv")
+        with st.expander("Silhouette per k"):
+            st.dataframe(inf.silhouette, hide_index=True, width="stretch")
+            st.download_button("Download silhouette per k (CSV)", inf.silhouette.to_csv(index=False).encode(),
+                               file_name=f"silhouette_{workspace}.csv", mime="text/csv")
+    elif 0 < n_missing < model.n_items:
+        st.subheader("Uncategorised products")
+        want = st.checkbox(f"Label the {n_missing:,} uncategorised products with a classifier trained on the "
+                           "categorised ones", value=choices.label_uncategorised,
+                           key=f"{state.LABEL_UNCATEGORISED}_{workspace}",
+                           help="Logistic regression on the language model's vectors; its accuracy is measured on "
+                                "a held-out part of the categorised products.")
+        if want != choices.label_uncategorised:
+            save_category_choices(engine, workspace, CategoryChoices(k=choices.k, names=dict(choices.names),
+                                                                     label_uncategorised=want))
+            st.rerun()
+        lab = model.category_labelling
+        if lab is not None:
+            a1, a2, a3 = st.columns(3)
+            a1.metric("Held-out accuracy", f"{lab.accuracy:.1%}")
+            a2.metric("Macro-F1", f"{lab.macro_f1:.2f}")
+            a3.metric("Most-frequent-class baseline", f"{lab.baseline_accuracy:.1%}")
+            st.caption(lab.method)
+            done = np.flatnonzero(lab.predicted)
+            labelled = pd.DataFrame({"product_id": model.item_ids[done], "title": model.titles[done],
+                                     "predicted_category": lab.labels[done], "confidence": lab.confidence[done]})
+            st.dataframe(labelled, hide_index=True, width="stretch")
+            st.download_button("Download the labelled products (CSV)", labelled.to_csv(index=False).encode(),
+                               file_name=f"labelled_products_{workspace}.csv", mime="text/csv")
+            st.download_button("Download held-out scores per category (CSV)",
+                               lab.per_class.reset_index().to_csv(index=False).encode(),
+                               file_name=f"labelling_per_category_{workspace}.csv", mime="text/csv")
+
+
+_category_section()
 
 st.subheader("Category × category lift")
 st.caption("Red: bought together more often than chance (lift > 1); blue: less often. Hover for the figures.")

@@ -12,6 +12,7 @@ from core.affinity import AffinitySettings
 from core.embeddings import Encoder, embed_cached
 from core.pipeline import BuildSettings, build_model
 from core.store import load_workspace, make_engine
+from core.store.category_choices import load_category_choices
 from core.store.repo import workspace_fingerprint
 from core.workspace import ensure_demo
 
@@ -69,8 +70,10 @@ def shop_model(workspace: str, min_pair_count: int = 2, category_level: int = 1,
     ``orders`` replaces the workspace's orders (the experiments' training split); ``tag`` names it.
     """
     data = workspace_data(workspace)
+    choices = load_category_choices(get_engine(), workspace)   # inferred categories: k, names (Affinity page)
     settings = BuildSettings(AffinitySettings(min_pair_count=int(min_pair_count)),
-                             category_level=int(category_level))
+                             category_level=int(category_level), category_k=choices.k,
+                             category_names=choices.names_tuple(), label_uncategorised=choices.label_uncategorised)
     key = (data.fingerprint, settings, tag)
     store = _model_store()
     if key not in store:

@@ -124,3 +124,19 @@ class RuleSetRecord(Base):
     active: Mapped[bool] = mapped_column(Boolean, default=False)
     updated_at: Mapped[datetime] = mapped_column(DateTime, default=_now)
     __table_args__ = (UniqueConstraint("workspace_id", "name", name="uq_rule_set_name"),)
+
+
+class CategoryChoice(Base):
+    """A workspace's choices for inferred categories (core.categories), kept across rebuilds.
+
+    ``names`` is JSON ``{inferred name: name given by the user}``, keyed by the c-TF-IDF name so a
+    rename follows its cluster through rebuilds of the same data; ``k`` is the number of clusters the
+    user set (NULL: chosen by silhouette); ``label_uncategorised`` asks the classifier to label the
+    uncategorised products of a partly labelled catalog.
+    """
+    __tablename__ = "category_choices"
+    workspace_id: Mapped[int] = mapped_column(ForeignKey("workspaces.id", ondelete="CASCADE"), primary_key=True)
+    k: Mapped[int | None] = mapped_column(Integer)
+    names: Mapped[str] = mapped_column(Text, default="{}")
+    label_uncategorised: Mapped[int] = mapped_column(Integer, default=0)
+    updated_at: Mapped[datetime] = mapped_column(DateTime, default=_now)

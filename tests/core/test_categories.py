@@ -417,3 +417,41 @@ def test_label_from_partial_rejects(labels, kwargs, error, match):
 def test_labelling_settings_rejects(kwargs, error, match):
     with pytest.raises(error, match=match):
         LabellingSettings(**kwargs)
+
+
+# --- the user's choices, stored per workspace -------------------------------------------------------
+
+def test_category_choices_round_trip_and_leave_with_the_workspace(tmp_path):
+    from core.store import make_engine
+    from core.store.category_choices import CategoryChoices, load_category_choices, save_category_choices
+    from core.store.repo import delete_workspace, ensure_workspace
+
+    eng = make_engine(f"sqlite:///{tmp_path}/c.sqlite")
+    assert load_category_choices(eng, "nowhere") == CategoryChoices()
+    ensure_workspace(eng, "b")
+    save_category_choices(eng, "a", CategoryChoices(k=12, names={"mug / cup": "Mugs", "candle": "Home > Candles"}))
+    save_category_choices(eng, "b", CategoryChoices(label_uncategorised=True))
+    got = load_category_choices(eng, "a")
+    assert got.k == 12 and got.names == {"mug / cup": "Mugs", "candle": "Home > Candles"}
+    assert got.names_tuple() == (("candle", "Home > Candles"), ("mug / cup", "Mugs"))
+    assert load_category_choices(eng, "b") == CategoryChoices(label_uncategorised=True)
+    save_category_choices(eng, "a", CategoryChoices(k=None))             # replaces, never appends
+    assert load_category_choices(eng, "a") == CategoryChoices()
+    save_category_choices(eng, "a", CategoryChoices(k=3))
+    delete_workspace(eng, "a")
+    ensure_workspace(eng, "a")
+    assert load_category_choices(eng, "a") == CategoryChoices()         # gone with its workspace
+    eng.dispose()
+
+
+@pytest.mark.parametrize("kwargs, exc, match", [
+    ({"k": 1}, ValueError, "k must be >= 2 or None, got 1"),
+    ({"k": 2.0}, TypeError, "k must be an int or None, got float"),
+    ({"names": {"a": " "}}, ValueError, "the new name of 'a' must not be blank"),
+    ({"names": {"a": 3}}, TypeError, "names must map str to str"),
+])
+def test_category_choices_validation(kwargs, exc, match):
+    from core.store.category_choices import CategoryChoices
+
+    with pytest.raises(exc, match=match):
+        CategoryChoices(**kwargs)

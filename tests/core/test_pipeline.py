@@ -260,3 +260,88 @@ def test_demo_customers_never_exceed_pair_count(demo_item_pairs_csv):
     assert tuple(t.columns) == S.ITEM_PAIR_COLUMNS
     assert (t["customers"] >= 1).all() and (t["customers"] <= t["pair_count"]).all()
     assert (t["customers"] < t["pair_count"]).any()        # repeat shoppers exist in the demo
+
+
+# --- categories inferred for a catalog without any (issue 4 item 3) ---------------------------------
+
+@pytest.fixture(scope="module")
+def small_uncategorised(instacart_tables):
+    catalog, orders = instacart_tables
+    o = orders[orders[S.CUSTOMER_ID].isin(sorted(orders[S.CUSTOMER_ID].unique())[:8])]
+    c = catalog[catalog[S.PRODUCT_ID].isin(set(o[S.PRODUCT_ID]))].reset_index(drop=True)
+    return c, o
+
+
+@pytest.fixture(scope="module")
+def counting_embed(encoder, embedding_cache_engine):
+    from core.embeddings import embed_cached
+
+    calls = []
+
+    def embed(texts, progress):
+        calls.append(len(texts))
+        return embed_cached(texts, encoder, embedding_cache_engine, progress)[0]
+    return embed, calls
+
+
+def test_catalog_without_categories_gets_inferred_ones(small_uncategorised, counting_embed):
+    from core.pipeline import _INFERENCE_CACHE
+
+    catalog, orders = small_uncategorised
+    embed, calls = counting_embed
+    _INFERENCE_CACHE.clear()
+    m = build_model(catalog.drop(columns=S.CATEGORY), orders, embed=embed,
+                    settings=BuildSettings(category_k=5))
+    assert m.category_source == "inferred" and m.category_note == ""
+    cl = m.category_clusters
+    assert cl["cluster"].tolist() == [0, 1, 2, 3, 4] and cl["size"].sum() == len(catalog) == m.n_items
+    assert cl["size"].is_monotonic_decreasing                      # ids ordered by size
+    assert (cl["name"] == cl["inferred_name"]).all()
+    # every product's category is its cluster's name; sizes agree with the labels
+    inf = m.category_inference
+    assert (m.categories == cl.set_index("cluster")["name"].reindex(inf.labels).to_numpy()).all()
+    assert pd.Series(m.categories).value_counts().sort_values().tolist() == sorted(cl["size"])
+    assert "set by the user" in inf.criterion
+    # a rename relabels without clustering again (the title vectors are not asked for twice)
+    n_calls = len(calls)
+    first = cl["inferred_name"].iloc[0]
+    m2 = build_model(catalog.drop(columns=S.CATEGORY), orders, embed=embed,
+                     settings=BuildSettings(category_k=5, category_names=((first, "Renamed > Sub"),)))
+    assert len(calls) == n_calls + 1                                # product texts only
+    assert m2.category_clusters["name"].iloc[0] == "Renamed > Sub"
+    assert (m2.categories == "Renamed").sum() == cl["size"].iloc[0]   # level 1 of the renamed path
+    assert (m2.category_inference.labels == inf.labels).all()
+
+
+def test_uncategorised_without_text_is_explained(small_uncategorised):
+    catalog, orders = small_uncategorised
+    m = build_model(catalog.drop(columns=S.CATEGORY), orders, settings=BuildSettings(use_text=False))
+    assert m.category_source == "catalog" and "needs the language model" in m.category_note
+    assert (m.categories == S.UNCATEGORISED).all()
+
+
+def test_partly_labelled_catalog_labelled_on_request(small_uncategorised, counting_embed):
+    catalog, orders = small_uncategorised
+    embed, _ = counting_embed
+    part = catalog.copy()
+    blank = part.index % 8 == 0
+    part.loc[blank, S.CATEGORY] = None
+    off = build_model(part, orders, embed=embed)
+    assert off.category_source == "catalog" and (off.categories == S.UNCATEGORISED).sum() == blank.sum()
+    on = build_model(part, orders, embed=embed, settings=BuildSettings(label_uncategorised=True))
+    lab = on.category_labelling
+    assert on.category_source == "partly inferred" and lab.predicted.sum() == blank.sum()
+    assert not (on.categories == S.UNCATEGORISED).any()
+    assert set(on.category_paths[blank]) <= set(catalog.loc[~blank, S.CATEGORY])
+    assert 0 <= lab.baseline_accuracy < lab.accuracy <= 1
+    # the given labels are kept as they were
+    assert (on.category_paths[~blank] == catalog.loc[~blank, S.CATEGORY].to_numpy()).all()
+
+
+@pytest.mark.parametrize("kwargs, exc, match", [
+    ({"category_k": 1}, ValueError, r"category_k must be an int >= 2 or None, got 1"),
+    ({"category_names": (("a", 1),)}, TypeError, r"category_names must be a tuple of \(str, str\) pairs"),
+])
+def test_category_settings_validation(kwargs, exc, match):
+    with pytest.raises(exc, match=match):
+        BuildSettings(**kwargs)

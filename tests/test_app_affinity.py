@@ -1,0 +1,132 @@
+"""AppTest of the Affinity page's category inference (issue 4 item 3) on small real subsets.
+
+Workspaces are imported from tests/fixtures/instacart_small (the orders of 12 customers and the
+products they bought): ``nocat`` without any category column (categories are inferred from the
+titles), ``partial`` with the category of every tenth product blanked (a classifier labels them).
+The real MiniLM model reads the titles; the database is a temp SQLite file.
+"""
+import os
+from pathlib import Path
+
+import pandas as pd
+import pytest
+
+from core import schema as S
+
+ROOT = Path(__file__).resolve().parents[1]
+FIXTURE = ROOT / "tests" / "fixtures" / "instacart_small"
+
+
+@pytest.fixture(scope="module")
+def app_env(tmp_path_factory):
+    db = tmp_path_factory.mktemp("apptest_affinity") / "app.sqlite"
+    old = {k: os.environ.get(k) for k in ("DATABASE_URL", "CROSS_SELL_DEMO_DIR")}
+    os.environ["DATABASE_URL"] = f"sqlite:///{db}"
+    os.environ["CROSS_SELL_DEMO_DIR"] = str(FIXTURE)
+    import core.workspace as ws
+    ws.DEMO_DIR = FIXTURE
+    import streamlit as st
+    st.cache_resource.clear()
+    st.cache_data.clear()
+
+    from core.store import make_engine
+    orders = pd.read_csv(FIXTURE / "orders.csv", dtype=str)
+    orders = orders[orders["customer_id"].isin(sorted(orders["customer_id"].unique())[:12])]
+    catalog = pd.read_csv(FIXTURE / "catalog.csv", dtype=str, keep_default_na=False)
+    catalog = catalog[catalog["product_id"].isin(set(orders["product_id"]))].reset_index(drop=True)
+    partial = catalog.copy()
+    partial.loc[partial.index % 10 == 3, "category"] = ""
+    engine = make_engine(os.environ["DATABASE_URL"])
+    ws.import_files(engine, "nocat", {S.CATALOG: ("catalog.csv", catalog.drop(columns="category").to_csv(index=False)
+                                                  .encode()), S.ORDERS: ("orders.csv", orders.to_csv(index=False).encode())})
+    ws.import_files(engine, "partial", {S.CATALOG: ("catalog.csv", partial.to_csv(index=False).encode()),
+                                        S.ORDERS: ("orders.csv", orders.to_csv(index=False).encode())})
+    engine.dispose()
+    yield {"n_products": len(catalog), "n_blank": int((partial["category"] == "").sum()),
+           "catalog": catalog}
+    st.cache_resource.clear()
+    st.cache_data.clear()
+    ws.DEMO_DIR = ROOT / "data" / "demo"
+    for k, v in old.items():
+        if v is None:
+            os.environ.pop(k, None)
+        else:
+            os.environ[k] = v
+
+
+def _affinity(workspace):
+    from streamlit.testing.v1 import AppTest
+    at = AppTest.from_file(str(ROOT / "app.py"), default_timeout=900)
+    at.run()
+    assert not at.exception, [e.value for e in at.exception]
+    at.sidebar.selectbox(key="workspace").set_value(workspace).run()
+    at.switch_page("pages/affinity.py").run()
+    assert not at.exception, [e.value for e in at.exception]
+    return at
+
+
+def _clusters(at) -> pd.DataFrame:
+    return next(d.value for d in at.dataframe if "inferred_name" in d.value.columns)
+
+
+def test_inferred_categories_shown_renamed_and_k_set_by_the_user(app_env):
+    at = _affinity("nocat")
+    assert "Inferred categories" in [s.value for s in at.subheader]
+    criterion = next(c.value for c in at.caption if "How k was chosen" in c.value)
+    assert "highest mean silhouette" in criterion and "k = 8..40" in criterion
+    clusters = _clusters(at)
+    assert clusters["size"].sum() == app_env["n_products"] and (clusters["size"] > 0).all()
+    assert len(clusters) >= 8 and clusters["inferred_name"].str.len().gt(0).all()
+    assert clusters["examples"].str.len().gt(0).all()
+    # the pair table's categories are the inferred names
+    pairs = next(d.value for d in at.dataframe if "antecedent_category" in d.value.columns)
+    assert set(pairs["antecedent_category"]) <= set(clusters["name"])
+
+    # rename cluster 0 and set k = 6: saved in the database, the graph rebuilt
+    first = clusters.loc[clusters["cluster"] == 0, "inferred_name"].iloc[0]
+    at.text_input(key="category_name_nocat").set_value("My first category")
+    at.number_input(key="category_k_input_nocat").set_value(6)
+    next(b for b in at.button if "Save" in b.label).click().run()
+    assert not at.exception, [e.value for e in at.exception]
+    clusters = _clusters(at)
+    assert len(clusters) == 6
+    assert "set by the user" in next(c.value for c in at.caption if "How k was chosen" in c.value)
+
+    from core.store import make_engine
+    from core.store.category_choices import load_category_choices
+    engine = make_engine(os.environ["DATABASE_URL"])
+    choices = load_category_choices(engine, "nocat")
+    engine.dispose()
+    assert choices.k == 6 and choices.names == {first: "My first category"}
+    # k = 6 gives other clusters; a name that is one of the new inferred names keeps its rename
+    if first in set(clusters["inferred_name"]):
+        assert "My first category" in set(clusters["name"])
+
+    # rename again under k = 6, switch pages and come back: the name is still there
+    first6 = clusters.loc[clusters["cluster"] == 0, "inferred_name"].iloc[0]
+    at.text_input(key="category_name_nocat").set_value("Renamed six")
+    next(b for b in at.button if "Save" in b.label).click().run()
+    at.switch_page("pages/customers.py").run()
+    at.switch_page("pages/affinity.py").run()
+    assert not at.exception, [e.value for e in at.exception]
+    clusters = _clusters(at)
+    assert clusters.loc[clusters["inferred_name"] == first6, "name"].tolist() == ["Renamed six"]
+    pairs = next(d.value for d in at.dataframe if "antecedent_category" in d.value.columns)
+    assert set(pairs["antecedent_category"]) <= set(clusters["name"])
+    assert any(b.label == "Download inferred categories (CSV)" for b in at.get("download_button"))
+
+
+def test_partly_labelled_catalog_reports_held_out_accuracy(app_env):
+    at = _affinity("partial")
+    assert "Uncategorised products" in [s.value for s in at.subheader]
+    assert "Held-out accuracy" not in [m.label for m in at.metric]        # off until asked
+    at.checkbox(key="label_uncategorised_partial").check().run()
+    assert not at.exception, [e.value for e in at.exception]
+    metrics = {m.label: m.value for m in at.metric}
+    acc = float(metrics["Held-out accuracy"].rstrip("%")) / 100
+    base = float(metrics["Most-frequent-class baseline"].rstrip("%")) / 100
+    assert 0 <= base < acc <= 1                  # the classifier beats always answering the largest class
+    labelled = next(d.value for d in at.dataframe if "predicted_category" in d.value.columns)
+    assert len(labelled) == app_env["n_blank"]
+    known = set(app_env["catalog"]["category"]) - {""}
+    assert set(labelled["predicted_category"]) <= known and labelled["confidence"].between(0, 1).all()
