@@ -11,6 +11,8 @@ pages = [
     st.Page("pages/data.py", title="Data", icon=":material/upload_file:", default=True),
     st.Page("pages/affinity.py", title="Affinity graph", icon=":material/hub:"),
     st.Page("pages/customers.py", title="Customers", icon=":material/person_search:"),
+    st.Page("pages/evaluation.py", title="Evaluation", icon=":material/leaderboard:"),
+    st.Page("pages/rules.py", title="Rules", icon=":material/rule:"),
     st.Page("pages/experiments.py", title="Experiments", icon=":material/science:"),
 ]
 st.navigation(pages).run()

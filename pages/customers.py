@@ -4,11 +4,11 @@ import streamlit as st
 
 from core.customers import customer_profile, customer_summary
 from core.errors import CrossSellError
-from core.recommend import CrossCategoryHybrid, HybridWeights
+from core.recommend import MMR, STRATEGIES, CrossCategoryHybrid, HybridWeights
 from ui import state
 from ui.page import page_setup
 from ui.charts import category_share_bar, md_escape
-from ui.resources import shop_model, workspace_data
+from ui.resources import compiled_rules, shop_model, workspace_data
 
 workspace = page_setup()
 st.title("Customers")
@@ -58,20 +58,36 @@ with right:
     st.download_button("Download history (CSV)", profile.history.to_csv(index=False).encode(),
                        file_name=f"history_{customer}.csv", mime="text/csv")
 
-st.subheader("Cross-category recommendations")
-s1, s2, s3, s4 = st.columns(4)
-w_aff = s1.slider("Co-purchase affinity weight", 0.0, 3.0, step=0.1, key=state.W_AFFINITY)
-w_text = s2.slider("Text similarity weight", 0.0, 3.0, step=0.1, key=state.W_TEXT)
-w_pop = s3.slider("Popularity weight", 0.0, 3.0, step=0.1, key=state.W_POPULARITY)
-k = s4.slider("How many", 1, 30, key=state.TOP_K)
-if w_aff == w_text == w_pop == 0:
-    st.warning("Set at least one weight above zero.")
-    st.stop()
-rec = CrossCategoryHybrid(HybridWeights(w_aff, w_text, w_pop)).fit(model)
+st.subheader("Recommendations")
+t1, t2, t3, t4 = st.columns([2, 1, 1, 1])
+strategy_name = t1.selectbox("Strategy", list(STRATEGIES), key=state.CUSTOMER_STRATEGY,
+                             help="The Evaluation page compares them on this shop's held-out orders.")
+k = t2.slider("How many", 1, 30, key=state.TOP_K)
+diverse = t3.toggle("Diversify categories (MMR)", key=state.MMR_ON,
+                    help="Maximal marginal relevance re-ranking (Carbonell & Goldstein 1998) with a cap per category.")
+cap = t4.number_input("At most per category", 1, 30, key=state.MMR_CAP, disabled=not diverse)
+if strategy_name == CrossCategoryHybrid.name:
+    s1, s2, s3 = st.columns(3)
+    w_aff = s1.slider("Co-purchase affinity weight", 0.0, 3.0, step=0.1, key=state.W_AFFINITY)
+    w_text = s2.slider("Text similarity weight", 0.0, 3.0, step=0.1, key=state.W_TEXT)
+    w_pop = s3.slider("Popularity weight", 0.0, 3.0, step=0.1, key=state.W_POPULARITY)
+    if w_aff == w_text == w_pop == 0:
+        st.warning("Set at least one weight above zero.")
+        st.stop()
+    rec = CrossCategoryHybrid(HybridWeights(w_aff, w_text, w_pop))
+else:
+    rec = STRATEGIES[strategy_name]()
+rec.fit(model)
+if diverse:
+    rec.diversity = MMR(lam=0.7, max_per_category=int(cap))
+rec.rules = compiled_rules(workspace, model)
+if rec.rules is not None:
+    st.caption(f"Rule set **{md_escape(rec.rules.name)}** is active ({md_escape(rec.rules.rules.summary())}); "
+               "change it on the Rules page.")
 recs = rec.recommend_frame([customer], k)
 if recs.empty:
-    st.info("No cross-category recommendation for this customer: nothing they bought has a partner in another "
-            "category yet.")
+    st.info("No recommendation for this customer with this strategy: nothing they bought has a partner in "
+            "another category yet, or the rules leave nothing to show.")
     st.stop()
 recs.insert(3, "title", model.titles[model.item_index(recs["product_id"])])
 st.caption("Grouped by category; the numbers are the overall rank. Each reason names the purchase behind it and "

@@ -10,8 +10,9 @@ from core.recommend import STRATEGIES
 from ui import state
 from ui.page import page_setup
 from ui.charts import arm_rates_bar, policy_lines, traffic_area
-from ui.resources import progress_bar, shop_model, workspace_data
+from ui.resources import compiled_rules, progress_bar, shop_model, workspace_data
 
+DEFAULT_ARMS = ("popular overall", "item co-occurrence (SAR)", "ALS (implicit)", "hybrid")
 workspace = page_setup()
 st.title("Experiments")
 st.caption("Each customer's last order is held out. Every strategy (arm) is fitted on the earlier orders; a simulated "
@@ -19,7 +20,8 @@ st.caption("Each customer's last order is held out. Every strategy (arm) is fitt
            "of that held-out order. Bandit policies then decide which arm each visit sees. Regret is measured against "
            "the arms' true held-out conversion rates, never against realised rewards.")
 
-st.session_state.setdefault(state.EXP_ARMS, list(STRATEGIES))
+# four arms by default: the simplest baseline, the two established peers, and ours
+st.session_state.setdefault(state.EXP_ARMS, [a for a in DEFAULT_ARMS if a in STRATEGIES])
 st.session_state.setdefault(state.EXP_POLICIES, list(POLICIES))
 with st.form("experiment"):
     c1, c2 = st.columns(2)
@@ -42,14 +44,18 @@ if run:
             train, test = leave_last_order_out(data.orders)
             model = shop_model(workspace, st.session_state[state.MIN_PAIR_COUNT],
                                st.session_state[state.CATEGORY_LEVEL], orders=train, tag="train")
+            rules = compiled_rules(workspace, model, orders=train)
             strategies = [STRATEGIES[a]().fit(model) for a in arms]
+            for strat in strategies:
+                strat.rules = rules
             settings = ExperimentSettings(int(horizon), int(replicates), int(seed), int(slate), float(eps),
                                           tuple(policies))
             bar, update = progress_bar("Running the experiment")
             result = run_experiment(strategies, test, settings, progress=update)
             bar.empty()
             st.session_state[state.EXP_RESULT] = {"workspace": workspace, "fingerprint": data.fingerprint,
-                                                  "result": result, "train_orders": train[S.ORDER_ID].nunique(),
+                                                  "result": result, "rules": None if rules is None else rules.name,
+                                                  "train_orders": train[S.ORDER_ID].nunique(),
                                                   "test_orders": test[S.ORDER_ID].nunique()}
         except CrossSellError as exc:
             st.error(f"Cannot run the experiment: {exc}")
@@ -61,6 +67,8 @@ if not saved:
 if saved["workspace"] != workspace or saved["fingerprint"] != workspace_data(workspace).fingerprint:
     st.warning(f"The results below are from workspace “{saved['workspace']}” before its latest data; run again.")
 result = saved["result"]
+st.caption(f"Merchandising rule set applied to every arm: **{saved['rules']}**." if saved.get("rules") else
+           "No merchandising rule set was active (Rules page).")
 
 st.subheader("Ground truth: held-out conversion per strategy")
 m1, m2, m3 = st.columns(3)

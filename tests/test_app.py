@@ -80,7 +80,7 @@ def test_affinity_page_draws_heatmap_table_and_network(app_env):
 
 def test_customers_page_recommends_with_reasons(app_env):
     at = _open(_app(), "pages/customers.py")
-    assert "Cross-category recommendations" in [s.value for s in at.subheader]
+    assert "Recommendations" in [s.value for s in at.subheader]
     reasons = [c.value for c in at.caption if "bought" in c.value]
     assert reasons, "at least one recommendation with a checkable reason"
     assert any("baskets hold both" in r or "text similarity" in r for r in reasons)
@@ -110,7 +110,7 @@ def test_experiments_page_runs_and_charts(app_env):
     assert heads == ["Ground truth: held-out conversion per strategy", "Policies compared", "Traffic share over time"]
     assert len(at.get("plotly_chart")) == 4  # arm rates, cumulative reward, regret, traffic
     arms = at.dataframe[0].value
-    assert list(arms["arm"]) == ["popular in unseen categories", "lift only", "text neighbours", "hybrid"]
+    assert list(arms["arm"]) == ["popular overall", "item co-occurrence (SAR)", "ALS (implicit)", "hybrid"]
     assert ((arms["ci_low"] <= arms["conversion"]) & (arms["conversion"] <= arms["ci_high"])).all()
     summary = at.dataframe[1].value
     assert set(summary["policy"]) == {"A/B split", "epsilon-greedy", "UCB1", "Thompson sampling"}

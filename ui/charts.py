@@ -107,3 +107,20 @@ def arm_rates_bar(table: pd.DataFrame) -> go.Figure:
 def md_escape(text: str) -> str:
     """Escape Markdown specials so uploaded titles render as plain text."""
     return re.sub(r"([\\`*_{}\[\]()#+\-.!|<>~$])", r"\\\1", str(text))
+
+
+def metric_bars(table: pd.DataFrame, metrics: list) -> go.Figure:
+    """Grouped bars: one group per metric, one bar per strategy, 95% bootstrap interval as error bars.
+
+    ``table`` has the columns of ``core.evaluation.offline.EVALUATION_COLUMNS``.
+    """
+    fig = go.Figure()
+    sub = table[table["metric"].isin(metrics)]
+    for name, grp in sub.groupby("strategy", sort=False):
+        fig.add_bar(name=name, x=grp["metric"], y=grp["value"],
+                    error_y=dict(type="data", symmetric=False, array=grp["ci_high"] - grp["value"],
+                                 arrayminus=grp["value"] - grp["ci_low"]),
+                    hovertemplate="%{x}: %{y:.4f}<extra>" + str(name) + "</extra>")
+    fig.update_layout(barmode="group", height=420, margin=dict(l=10, r=10, t=30, b=10),
+                      yaxis_title="value (95% bootstrap interval)", legend_title_text="strategy")
+    return fig
