@@ -180,15 +180,16 @@ def peer_grid(seed: int, quick: bool) -> dict:
     f = (32, 64) if quick else (16, 32, 64, 128)
     reg = (0.01, 1.0) if quick else (0.01, 0.1, 1.0)
     alpha = (1.0,) if quick else (1.0, 5.0)
-    ks = (50, 200) if quick else (10, 20, 50, 100, 200, 500)
+    thresholds = (1, 5) if quick else (1, 2, 3, 5, 8, 12, 20)
+    ks = (50, 500) if quick else (10, 20, 50, 100, 200, 500, 1000, 2000)
     return {
         "popularity": [Popularity()],
         "implicit ALS": [ImplicitPeer("als", factors=a, regularization=b, alpha=c, iterations=15, random_state=seed,
                                       num_threads=1) for a in f for b in reg for c in alpha],
         "implicit cosine": [ImplicitPeer("cosine", K=x, num_threads=1) for x in ks],
         "implicit BM25": [ImplicitPeer("bm25", K=x, num_threads=1) for x in ks],
-        "SAR jaccard": [SAR("jaccard", t) for t in ((1, 2) if quick else (1, 2, 3, 5))],
-        "SAR lift": [SAR("lift", t) for t in ((1, 2) if quick else (1, 2, 3, 5))],
+        "SAR jaccard": [SAR("jaccard", t) for t in thresholds],
+        "SAR lift": [SAR("lift", t) for t in thresholds],
         "MiniLM profile": [MiniLMProfile()],
     }
 
