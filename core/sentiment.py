@@ -283,6 +283,47 @@ def fit_sentiment(embeddings: np.ndarray, ratings, test_size: float = 0.2, seed:
                           C=float(C))
 
 
+def sentiment_by(reviews: pd.DataFrame, sentiment, by: str = S.PRODUCT_ID) -> pd.DataFrame:
+    """Mean review sentiment and rating per value of column ``by`` (product_id or customer_id).
+
+    Parameters
+    ----------
+    reviews : DataFrame
+        Column ``by``; optional rating. Rows whose ``by`` is missing are left out.
+    sentiment : array, shape (len(reviews),)
+        Per-review sentiment in [-1, 1]; NaN = not scored.
+    by : str
+
+    Returns
+    -------
+    DataFrame
+        ``by``, reviews (count), scored (reviews with a sentiment), mean_sentiment (in [-1, 1], NaN when none
+        scored), positive_share (share of scored reviews with sentiment > 0), mean_rating (NaN without
+        ratings); sorted by ``by``. Empty, with these columns, when ``reviews`` lacks the column ``by``.
+
+    Raises
+    ------
+    ValueError
+        ``sentiment`` has the wrong length.
+    """
+    sentiment = np.asarray(sentiment, dtype=float)
+    if sentiment.shape != (len(reviews),):
+        raise ValueError(f"sentiment must have shape ({len(reviews)},), got {sentiment.shape}")
+    cols = [by, "reviews", "scored", "mean_sentiment", "positive_share", "mean_rating"]
+    if by not in reviews:
+        return pd.DataFrame(columns=cols)
+    key = reviews[by]
+    keep = key.notna().to_numpy()
+    df = pd.DataFrame({by: key[keep].astype(str).to_numpy(), "s": sentiment[keep],
+                       "pos": np.where(np.isnan(sentiment), np.nan, (sentiment > 0).astype(float))[keep],
+                       "r": pd.to_numeric(reviews[S.RATING], errors="coerce").to_numpy(dtype=float)[keep]
+                       if S.RATING in reviews else np.nan})
+    g = df.groupby(by, sort=True)
+    out = pd.DataFrame({"reviews": g.size(), "scored": g["s"].count(), "mean_sentiment": g["s"].mean(),
+                        "positive_share": g["pos"].mean(), "mean_rating": g["r"].mean()}).reset_index()
+    return out[cols]
+
+
 def product_sentiment(reviews: pd.DataFrame, sentiment: np.ndarray | None = None, encoder=None,
                       model: SentimentModel | None = None, engine=None) -> pd.DataFrame:
     """Mean review sentiment and rating per product.
@@ -303,7 +344,7 @@ def product_sentiment(reviews: pd.DataFrame, sentiment: np.ndarray | None = None
     DataFrame
         product_id, reviews (count of reviews), scored (reviews with a sentiment), mean_sentiment
         (in [-1, 1], NaN when none scored), positive_share (share of scored reviews with sentiment > 0),
-        mean_rating (NaN without ratings); sorted by product_id.
+        mean_rating (NaN without ratings); sorted by product_id (see :func:`sentiment_by`).
 
     Raises
     ------
@@ -314,13 +355,4 @@ def product_sentiment(reviews: pd.DataFrame, sentiment: np.ndarray | None = None
         if encoder is None:
             raise ValueError("give either sentiment or an encoder to compute it")
         sentiment = text_sentiment(reviews[S.TEXT].tolist(), encoder, model, engine)
-    sentiment = np.asarray(sentiment, dtype=float)
-    if sentiment.shape != (len(reviews),):
-        raise ValueError(f"sentiment must have shape ({len(reviews)},), got {sentiment.shape}")
-    df = pd.DataFrame({S.PRODUCT_ID: reviews[S.PRODUCT_ID].astype(str).to_numpy(), "s": sentiment,
-                       "pos": np.where(np.isnan(sentiment), np.nan, (sentiment > 0).astype(float)),
-                       "r": pd.to_numeric(reviews[S.RATING], errors="coerce").to_numpy(dtype=float)
-                       if S.RATING in reviews else np.nan})
-    g = df.groupby(S.PRODUCT_ID, sort=True)
-    return pd.DataFrame({"reviews": g.size(), "scored": g["s"].count(), "mean_sentiment": g["s"].mean(),
-                         "positive_share": g["pos"].mean(), "mean_rating": g["r"].mean()}).reset_index()
+    return sentiment_by(reviews, sentiment, by=S.PRODUCT_ID)
