@@ -216,6 +216,8 @@ def _text_frame(frame: pd.DataFrame) -> pd.DataFrame:
 def read_table(data: bytes, name: str) -> ReadResult:
     """Parse CSV/TSV (delimiter sniffed), XLSX or Parquet bytes, optionally .gz/.zip compressed.
 
+    The whole file as one :class:`ReadResult`: :func:`read_chunks` with one chunk.
+
     Parameters
     ----------
     data : bytes
@@ -232,8 +234,97 @@ def read_table(data: bytes, name: str) -> ReadResult:
     SchemaError
         Unreadable bytes, no header, duplicated header names, or an empty header cell.
     """
+    return read_chunks(data, name, chunk_rows=None).whole()
+
+
+#: Records per chunk of :func:`read_chunks` (a chunk of 200,000 order lines is ~100 MiB of text cells).
+DEFAULT_CHUNK_ROWS = 200_000
+
+
+class Rescan(Exception):
+    """Raised by :class:`ChunkedTable` iteration when the fast reader turned out not to fit the file
+    (pandas and the physical line count disagree); the table has switched to the stdlib reader and
+    must be iterated again from the start. Never raised by a second, complete iteration."""
+
+
+class ChunkedTable:
+    """A parsed file, iterated in chunks of at most ``chunk_rows`` records (as often as needed).
+
+    Each chunk is a :class:`ReadResult` whose ``line_numbers`` and ``malformed`` give true physical
+    lines of the whole file; concatenated, the chunks are exactly what one whole-file chunk holds
+    (same records, same malformed-record reports, same order). CSV/TSV (also in .gz/.zip) is parsed
+    chunk by chunk, so the text cells of one chunk are alive at a time; XLSX and Parquet are read
+    whole and come as one chunk (``streams`` is False).
+
+    Attributes
+    ----------
+    name, encoding, delimiter : str
+    columns : list of str
+        The cleaned header.
+    chunk_rows : int or None
+        None: one chunk.
+    streams : bool
+    """
+
+    def __init__(self, name, encoding, delimiter, columns, chunk_rows, whole=None):
+        self.name, self.encoding, self.delimiter, self.columns = name, encoding, delimiter, list(columns)
+        self.chunk_rows = chunk_rows
+        self._whole = whole
+        self.streams = whole is None
+
+    def __iter__(self):
+        yield self._whole
+
+    def whole(self) -> ReadResult:
+        """All records as one ReadResult (iterates once more if the fast reader had to give way)."""
+        while True:
+            try:
+                parts = list(self)
+                break
+            except Rescan:
+                continue
+        if len(parts) == 1:
+            return parts[0]
+        frame = pd.concat([p.frame for p in parts], ignore_index=True)
+        return ReadResult(frame, np.concatenate([p.line_numbers for p in parts]), self.encoding, self.delimiter,
+                          [m for p in parts for m in p.malformed])
+
+
+def read_chunks(data: bytes, name: str, chunk_rows: int | None = DEFAULT_CHUNK_ROWS) -> ChunkedTable:
+    """Open CSV/TSV, XLSX or Parquet bytes (optionally .gz/.zip) for reading in chunks of records.
+
+    Encoding and delimiter are decided from the whole file, as :func:`read_table` does; the header
+    is checked here (so a bad header is refused before any record is read). Records are parsed
+    while the table is iterated.
+
+    Parameters
+    ----------
+    data : bytes
+    name : str
+        The file name as the user gave it.
+    chunk_rows : int >= 1 or None, default :data:`DEFAULT_CHUNK_ROWS`
+        Records per chunk; None: the whole file in one chunk.
+
+    Returns
+    -------
+    ChunkedTable
+
+    Raises
+    ------
+    TypeError
+        ``data`` is not bytes or ``chunk_rows`` is not an int.
+    ValueError
+        ``chunk_rows`` < 1.
+    SchemaError
+        As :func:`read_table` (a record that breaks the CSV reader raises while iterating).
+    """
     if not isinstance(data, (bytes, bytearray)):
         raise TypeError(f"data must be bytes, got {type(data).__name__}")
+    if chunk_rows is not None:
+        if isinstance(chunk_rows, bool) or not isinstance(chunk_rows, (int, np.integer)):
+            raise TypeError(f"chunk_rows must be an int or None, got {type(chunk_rows).__name__}")
+        if chunk_rows < 1:
+            raise ValueError(f"chunk_rows must be >= 1, got {chunk_rows}")
     data, inner = _unwrap(bytes(data), name)
     lower = inner.lower()
     if lower.endswith((".xlsx", ".xlsm")):
@@ -242,76 +333,202 @@ def read_table(data: bytes, name: str) -> ReadResult:
         except Exception as exc:
             raise SchemaError(f"is not a valid Excel .xlsx file: {_why(exc)}", file=name) from exc
         frame = _text_frame(frame)
-        return _finish(frame, list(range(2, len(frame) + 2)), "xlsx", "", [], name)
+        whole = _finish(frame, list(range(2, len(frame) + 2)), "xlsx", "", [], name)
+        return ChunkedTable(name, "xlsx", "", whole.frame.columns, chunk_rows, whole)
     if lower.endswith(".parquet"):
         try:
             frame = pd.read_parquet(io.BytesIO(data))
         except Exception as exc:
             raise SchemaError(f"is not a valid Parquet file: {_why(exc)}", file=name) from exc
         frame = _text_frame(frame)
-        return _finish(frame, list(range(2, len(frame) + 2)), "parquet", "", [], name)
+        whole = _finish(frame, list(range(2, len(frame) + 2)), "parquet", "", [], name)
+        return ChunkedTable(name, "parquet", "", whole.frame.columns, chunk_rows, whole)
 
     text, encoding = _decode(data, name)
+    del data
     if not text or text.isspace():  # (not text.strip(): that copies the whole text)
         raise SchemaError("is empty: expected a header row and data rows", file=name)
     delimiter = _sniff_delimiter(text)
-    first_line = 2 if text[:4].lower() == "sep=" else 1
-    fast = _read_simple(text, delimiter) if first_line == 1 else None
-    if fast is not None:
-        return _finish(fast, np.arange(2, len(fast) + 2), encoding, delimiter, [], name)
-    lines = io.StringIO(text, newline="")
-    if first_line == 2:
-        lines.readline()
-    reader = csv.reader(lines, delimiter=delimiter)
-    try:
-        header = next(reader)
-    except StopIteration:  # pragma: no cover - guarded by strip() above
-        raise SchemaError("has no header row", file=name) from None
-    width = len(header)
-    rows, starts, malformed = [], [], []
-    spans = []  # (start line, end line) of kept records that span several physical lines
-    prev = reader.line_num + first_line - 1
-    last = None  # (start line, fields) of the last non-blank record
-    try:
-        for rec in reader:
-            start = prev + 1
-            prev = reader.line_num + first_line - 1
-            if not rec or (len(rec) == 1 and not rec[0].strip() and width > 1):
-                continue  # blank line
-            last = (start, rec)
+    return _CsvTable(text, name, encoding, delimiter, chunk_rows)
+
+
+class _CsvTable(ChunkedTable):
+    """CSV/TSV records, by pandas' C reader when the file provably reads the same that way
+    (:func:`_simple_layout`), by the stdlib reader otherwise (lenient quotes, malformed records)."""
+
+    def __init__(self, text: str, name: str, encoding: str, delimiter: str, chunk_rows):
+        self.first_line = 2 if text[:4].lower() == "sep=" else 1
+        layout = _simple_layout(text, delimiter) if self.first_line == 1 else None
+        self._text = text
+        self._utf8 = None
+        if layout is not None:
+            self._n_lines, width = layout
+            header_end = min((i for i in (text.find("\n"), text.find("\r")) if i >= 0), default=len(text))
+            header = next(csv.reader([text[:header_end]], delimiter=delimiter), [])
+            # UTF-8 bytes for pandas, not io.StringIO: that holds 4 bytes per character
+            self._utf8 = text.encode("utf-8")
+        else:
+            header = self._header(text, delimiter, name)
+        columns = _columns(header, name)
+        super().__init__(name, encoding, delimiter, columns, chunk_rows)
+        self._width = len(header)
+        self._shapes = None  # first-cell shapes of the single-line records (the stdlib path computes them)
+
+    @staticmethod
+    def _header(text, delimiter, name):
+        lines = io.StringIO(text, newline="")
+        if text[:4].lower() == "sep=":
+            lines.readline()
+        try:
+            return next(csv.reader(lines, delimiter=delimiter))
+        except StopIteration:  # pragma: no cover - guarded by the emptiness check
+            raise SchemaError("has no header row", file=name) from None
+        except csv.Error as exc:
+            raise SchemaError(f"cannot be parsed as CSV ({exc})", file=name, row=1) from exc
+
+    def __iter__(self):
+        if self._utf8 is not None:
+            yield from self._simple_chunks()
+        else:
+            yield from self._stdlib_chunks()
+
+    def _chunk(self, frame, starts, malformed) -> ReadResult:
+        frame.columns = self.columns
+        return ReadResult(frame.reset_index(drop=True), np.asarray(starts, dtype=np.int64),
+                          self.encoding, self.delimiter, malformed)
+
+    def _give_way(self):
+        self._utf8 = None
+        self._shapes = None
+        raise Rescan(f"{self.name}: the fast CSV reader does not fit this file; read again with the stdlib reader")
+
+    def _simple_chunks(self):
+        expected = self._n_lines - 1  # records after the header
+        if expected == 0:
+            yield self._chunk(pd.DataFrame(columns=range(self._width), dtype=object), [], [])
+            return
+        try:
+            reader = pd.read_csv(io.BytesIO(self._utf8), encoding="utf-8", sep=self.delimiter, header=None,
+                                 skiprows=1, dtype=object, na_filter=False, keep_default_na=False,
+                                 skip_blank_lines=False, engine="c", quotechar='"', doublequote=True,
+                                 escapechar=None, comment=None, skipinitialspace=False,
+                                 chunksize=self.chunk_rows or expected)
+        except Exception:  # the checks passed but pandas disagrees: let the stdlib reader decide
+            self._give_way()
+        seen = 0
+        while True:
+            try:
+                raw = next(reader)
+            except StopIteration:
+                break
+            except Exception:
+                self._give_way()
+            if raw.shape[1] != self._width:
+                self._give_way()
+            starts = np.arange(seen + 2, seen + 2 + len(raw))
+            seen += len(raw)
+            if seen > expected:
+                self._give_way()
+            yield self._chunk(raw, starts, [])
+        if seen != expected:  # pandas found more or fewer records than physical lines
+            self._give_way()
+
+    def _records(self):
+        """(start line, end line, fields, physical lines) of every record after the header, blank ones
+        included (``fields`` is [] or one blank cell for them)."""
+        consumed: list[str] = []
+
+        def physical():
+            for line in io.StringIO(self._text, newline=""):
+                consumed.append(line)
+                yield line
+
+        lines = physical()
+        if self.first_line == 2:
+            next(lines)
+        reader = csv.reader(lines, delimiter=self.delimiter)
+        next(reader)  # the header (checked in __init__)
+        offset = self.first_line - 1
+        prev = reader.line_num + offset
+        consumed.clear()
+        while True:
+            try:
+                rec = next(reader)
+            except StopIteration:
+                return
+            except csv.Error as exc:
+                raise SchemaError(f"cannot be parsed as CSV ({exc})", file=self.name, row=prev + 1) from exc
+            start, prev = prev + 1, reader.line_num + offset
+            raw = consumed[:]
+            consumed.clear()
+            yield start, prev, rec, raw
+
+    def _blank(self, rec) -> bool:
+        return not rec or (len(rec) == 1 and not rec[0].strip() and self._width > 1)
+
+    def _first_cell_shapes(self) -> set:
+        """Shapes of the first cells of the single-line records of the right width (empty when the
+        first column is free text: more than 50 shapes); used to spot records merged by an unclosed quote."""
+        shapes: set = set()
+        for start, end, rec, _ in self._records():
+            if end == start and not self._blank(rec) and len(rec) == self._width and rec[0].strip():
+                shapes.add(_shape(rec[0].strip()))
+                if len(shapes) > 50:  # first column is free text, not an id: the shape test means nothing
+                    return set()
+        return {sh for sh in shapes if sh != "A" and not re.search(r"\s", sh)}  # a bare word is no record start
+
+    def _stdlib_chunks(self):
+        width, limit = self._width, self.chunk_rows
+        rows, starts, malformed = [], [], []
+        pending = None  # the last non-blank record so far: (start, end, rec, lines); the tail follows it
+        tail: list[str] = []
+        yielded = False
+
+        def take(start, end, rec, lines):
             if len(rec) != width:
                 malformed.append((start, f"expected {width} fields, found {len(rec)}"))
-                continue
+                return
+            if end > start:
+                if self._shapes is None:
+                    self._shapes = self._first_cell_shapes()
+                why = _swallowed(lines, start, width, self.delimiter, self._shapes)
+                if why:
+                    malformed.append((start, f"possible unclosed quote starting on line {start}: the quoted field "
+                                             f"runs on to line {end} and swallows what look like whole records "
+                                             f"({why})"))
+                    return
             rows.append(rec)
             starts.append(start)
-            if prev > start:
-                spans.append((start, prev))
-    except csv.Error as exc:
-        raise SchemaError(f"cannot be parsed as CSV ({exc})", file=name, row=prev + 1) from exc
-    if last is not None and _unterminated(text, last, delimiter):
-        # a quote opened in the last record never closes: the lenient reader put the rest of the
-        # file into one cell. Report the record where it starts instead of storing swallowed text.
-        start = last[0]
-        if starts and starts[-1] == start:
-            rows.pop()
-            starts.pop()
-        spans = [sp for sp in spans if sp[0] != start]
-        malformed = [m for m in malformed if m[0] != start]
-        malformed.append((start, "a quoted field opened on this line is never closed (everything after it "
-                                 "would have become one cell)"))
-    if spans:
-        swallowed = _swallowing(text, spans, rows, starts, width, delimiter)
-        if swallowed:
-            keep = [i for i, st in enumerate(starts) if st not in swallowed]
-            rows, starts = [rows[i] for i in keep], [starts[i] for i in keep]
-            malformed += [(st, f"possible unclosed quote starting on line {st}: the quoted field runs on to line "
-                               f"{end} and swallows what look like whole records ({swallowed[st]})")
-                          for st, end in spans if st in swallowed]
-            malformed.sort(key=lambda m: m[0])
-    frame = pd.DataFrame(rows, columns=range(width), dtype=object) if rows else pd.DataFrame(
-        columns=range(width), dtype=object)
-    frame.columns = header
-    return _finish(frame, starts, encoding, delimiter, malformed, name)
+
+        for start, end, rec, lines in self._records():
+            if self._blank(rec):
+                tail += lines
+                continue
+            if pending is not None:
+                take(*pending)
+                if limit is not None and len(rows) >= limit:
+                    yield self._frame(rows, starts, malformed)
+                    yielded = True
+                    rows, starts, malformed = [], [], []
+            pending = (start, end, rec, lines)
+            tail = list(lines)
+        if pending is not None:
+            start, end, rec, lines = pending
+            if _unterminated(tail, rec, self.delimiter):
+                # a quote opened in the last record never closes: the lenient reader put the rest of the
+                # file into one cell. Report the record where it starts instead of storing swallowed text.
+                malformed.append((start, "a quoted field opened on this line is never closed (everything after "
+                                         "it would have become one cell)"))
+            else:
+                take(*pending)
+        if rows or malformed or not yielded:
+            yield self._frame(rows, starts, malformed)
+
+    def _frame(self, rows, starts, malformed) -> ReadResult:
+        width = self._width
+        frame = pd.DataFrame(rows, columns=range(width), dtype=object) if rows else pd.DataFrame(
+            columns=range(width), dtype=object)
+        return self._chunk(frame, starts, malformed)
 
 
 def _physical_lines(text: str) -> int:
@@ -321,12 +538,13 @@ def _physical_lines(text: str) -> int:
     return n + (1 if text and text[-1] not in "\r\n" else 0)
 
 
-def _read_simple(text: str, delimiter: str) -> pd.DataFrame | None:
-    """The records of a file with one record per physical line, parsed by pandas' C reader; None otherwise.
+def _simple_layout(text: str, delimiter: str) -> tuple[int, int] | None:
+    """``(physical lines, header width)`` when the file has one record per physical line and pandas'
+    C reader may parse it; None otherwise.
 
-    The stdlib reader loop in :func:`read_table` costs seconds per million records; pandas' C parser
-    does the same split in a fraction of it and shares the string objects of repeated cells. It is
-    used only when the file is proven to read the same both ways, checked on the whole text:
+    The stdlib reader costs seconds per million records; pandas' C parser does the same split in a
+    fraction of it and shares the string objects of repeated cells. It is used only when the file is
+    proven to read the same both ways, checked on the whole text:
 
     * no NUL character and no blank line (two line ends in a row, or one at the very start);
     * every ``"`` belongs to a well-formed quoted field: one that starts a field, doubles its inner
@@ -335,10 +553,7 @@ def _read_simple(text: str, delimiter: str) -> pd.DataFrame | None:
       slow path with its malformed-record reports);
     * every line has the header's number of fields: pandas refuses a longer line, and the
       delimiters outside quoted fields number exactly ``lines * (width - 1)``;
-    * pandas returns one row per physical line.
-
-    Returns the frame with integer column labels (the header row excluded, its cells set as the
-    column names) and every cell a ``str``; record ``i`` is on line ``i + 2``.
+    * (checked while reading, :class:`Rescan` otherwise) pandas returns one row per physical line.
     """
     cr = "\r" in text  # each scan of a large text costs ~0.1 s: skip the ones that cannot matter
     if (not text or "\0" in text or text[0] in "\r\n" or "\n\n" in text
@@ -360,19 +575,7 @@ def _read_simple(text: str, delimiter: str) -> pd.DataFrame | None:
     width = len(next(csv.reader([text[:header_end]], delimiter=delimiter), []))
     if width < 1 or outside != n_lines * (width - 1):
         return None
-    try:
-        # UTF-8 bytes, not io.StringIO: that holds 4 bytes per character (285 MB for a 71 MB file)
-        raw = pd.read_csv(io.BytesIO(text.encode("utf-8")), encoding="utf-8", sep=delimiter, header=None,
-                          dtype=object, na_filter=False, keep_default_na=False, skip_blank_lines=False,
-                          engine="c", quotechar='"', doublequote=True, escapechar=None, comment=None,
-                          skipinitialspace=False)
-    except Exception:  # the checks above passed but pandas disagrees: let the stdlib reader decide
-        return None
-    if len(raw) != n_lines or raw.shape[1] != width:
-        return None
-    frame = raw.iloc[1:]
-    frame.columns = raw.iloc[0].tolist()
-    return frame
+    return n_lines, width
 
 
 _QUOTED: dict[str, re.Pattern] = {}
@@ -386,14 +589,15 @@ def _quoted_field(delimiter: str) -> re.Pattern:
     return _QUOTED[delimiter]
 
 
-def _unterminated(text: str, last: tuple[int, list], delimiter: str) -> bool:
-    """Whether the last record ends inside a quoted field (only possible when a field holds a line break)."""
-    start, rec = last
+def _unterminated(tail: list, rec: list, delimiter: str) -> bool:
+    """Whether the last record ends inside a quoted field (only possible when a field holds a line break).
+
+    ``tail``: the physical lines from the record's first line to the end of the file.
+    """
     if not any("\n" in f or "\r" in f for f in rec):
         return False
-    tail = "".join(io.StringIO(text, newline="").readlines()[start - 1:])
     try:
-        for _ in csv.reader(io.StringIO(tail, newline=""), delimiter=delimiter, strict=True):
+        for _ in csv.reader(io.StringIO("".join(tail), newline=""), delimiter=delimiter, strict=True):
             pass
     except csv.Error as exc:
         return "unexpected end of data" in str(exc)
@@ -405,50 +609,38 @@ def _shape(value: str) -> str:
     return re.sub(r"([A9])\1+", r"\1", re.sub(r"[^\W\d_]", "A", re.sub(r"\d", "9", value)))
 
 
-def _swallowing(text: str, spans: list, rows: list, starts: list, width: int, delimiter: str) -> dict:
-    """Multi-line records that are probably several records merged by a quote that was never closed.
+def _swallowed(segment: list, start: int, width: int, delimiter: str, shapes: set) -> str | None:
+    """Why a multi-line record is probably several records merged by a quote that was never closed; None
+    when it reads as one legitimate record.
 
     Legitimate multi-line cells (HTML descriptions) are common, so a record spanning lines is flagged
-    only when its raw text shows the merge:
+    only when its raw text (``segment``, its physical lines; it starts on line ``start``) shows the merge:
 
     * re-read with ``strict=True`` it fails: a closing quote is followed by something other than the
       delimiter or a line end (``A2,"Two`` ... ``A4,"Four"``), which valid RFC 4180 quoting never does;
     * or one of its continuation lines, read on its own, has exactly the header's field count and starts
-      with a cell shaped like the first cell of the single-line records (``A3,Three`` among ``A1``, ``A5``).
-
-    Returns ``{start line: short reason}`` for the flagged records.
+      with a cell shaped like the first cell of the single-line records (``A3,Three`` among ``A1``, ``A5``;
+      ``shapes`` from the whole file, see ``_CsvTable._first_cell_shapes``).
     """
-    physical = io.StringIO(text, newline="").readlines()
-    span_starts = {st for st, _ in spans}
-    shapes = set()
-    for rec, st in zip(rows, starts):
-        if st not in span_starts and rec[0].strip():
-            shapes.add(_shape(rec[0].strip()))
-            if len(shapes) > 50:  # first column is free text, not an id: the shape test means nothing
-                shapes = set()
-                break
-    shapes = {sh for sh in shapes if sh != "A" and not re.search(r"\s", sh)}  # a bare word is no record start
-    out = {}
-    for start, end in spans:
-        segment = physical[start - 1:end]
-        try:
-            parsed = list(csv.reader(io.StringIO("".join(segment), newline=""), delimiter=delimiter, strict=True))
-        except csv.Error:
-            out[start] = "a closing quote is followed by more text"
-            continue
-        if len(parsed) != 1:  # pragma: no cover - the lenient reader saw one record here
-            out[start] = f"it reads as {len(parsed)} records"
-            continue
-        for offset, line in enumerate(segment[1:], start=start + 1):
-            alone = next(csv.reader([line.rstrip("\r\n")], delimiter=delimiter), [])
-            if width > 1 and len(alone) == width and alone[0].strip() and _shape(alone[0].strip()) in shapes:
-                out[start] = f"line {offset} reads as a record of its own"
-                break
-    return out
+    try:
+        parsed = list(csv.reader(io.StringIO("".join(segment), newline=""), delimiter=delimiter, strict=True))
+    except csv.Error:
+        return "a closing quote is followed by more text"
+    if len(parsed) != 1:  # pragma: no cover - the lenient reader saw one record here
+        return f"it reads as {len(parsed)} records"
+    for offset, line in enumerate(segment[1:], start=start + 1):
+        alone = next(csv.reader([line.rstrip("\r\n")], delimiter=delimiter), [])
+        if width > 1 and len(alone) == width and alone[0].strip() and _shape(alone[0].strip()) in shapes:
+            return f"line {offset} reads as a record of its own"
+    return None
 
 
-def _finish(frame, starts, encoding, delimiter, malformed, name) -> ReadResult:
-    cols = [str(c).replace("\ufeff", "").strip().strip('"').strip() for c in frame.columns]
+def _columns(header, name: str) -> list[str]:
+    """The header cells cleaned (BOM, blanks, quotes stripped) and checked.
+
+    Raises SchemaError for an empty or pandas-made 'Unnamed:' name or a name used twice (case-insensitive).
+    """
+    cols = [str(c).replace("\ufeff", "").strip().strip('"').strip() for c in header]
     if cols and cols[0] == "" and len(cols) > 1:
         # a leading unnamed column is a row index written by pandas/R (e.g. the clothing-reviews
         # export): name it so it can be left unmapped instead of refusing the whole file
@@ -460,7 +652,11 @@ def _finish(frame, starts, encoding, delimiter, malformed, name) -> ReadResult:
     dups = sorted({c for c in cols if lowered.count(c.lower()) > 1})
     if dups:
         raise SchemaError(f"duplicated column name(s) in the header: {', '.join(dups)}", file=name, row=1)
-    frame.columns = cols
+    return cols
+
+
+def _finish(frame, starts, encoding, delimiter, malformed, name) -> ReadResult:
+    frame.columns = _columns(frame.columns, name)
     frame = frame.astype(object)
     return ReadResult(frame.reset_index(drop=True), np.asarray(starts, dtype=np.int64), encoding, delimiter,
                       malformed)

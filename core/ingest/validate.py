@@ -126,6 +126,9 @@ class ValidationResult:
     notes : list of str
         The warnings that only report a detected format different from the plain default (decimal
         comma, thousands separators, day-first dates); they are in ``warnings`` too.
+    loaded : int or None
+        Rows loaded when ``valid`` was not kept (a streamed import: ``valid`` is then empty with the
+        columns); None when ``valid`` holds them all.
     """
 
     kind: str
@@ -140,10 +143,11 @@ class ValidationResult:
     number_format: dict = field(default_factory=dict)
     date_format: dict = field(default_factory=dict)
     notes: list = field(default_factory=list)
+    loaded: int | None = None
 
     @property
     def rows_loaded(self) -> int:
-        return len(self.valid)
+        return len(self.valid) if self.loaded is None else self.loaded
 
     @property
     def rows_rejected(self) -> int:
@@ -352,7 +356,7 @@ class _Parsed(NamedTuple):
     mismatch: pd.Series     # numbers only with the other decimal separator ('12.99' in a decimal-comma column)
     non_finite: pd.Series   # 'inf', 'Infinity', '1e400' and the like
     withheld: pd.Series     # not stored because the separator is undecided
-    thousands: str | None   # the thousands separator the parsed cells used
+    thousands: set          # the thousands separators the parsed cells used (empty: none)
 
 
 def _number(ev: _NumberColumn, decimal: str | None) -> _Parsed:
@@ -367,7 +371,7 @@ def _number(ev: _NumberColumn, decimal: str | None) -> _Parsed:
     """
     present = ev.present
     none = present & False
-    thousands = None
+    used: set = set()
     if decimal is None:
         withheld = ev.is_shape(".", ",", "?")
         texts = [None if k in (".", ",", "?") else c for c, k in zip(ev.cleaned, ev.shapes)]
@@ -377,7 +381,6 @@ def _number(ev: _NumberColumn, decimal: str | None) -> _Parsed:
         used = ev.thousands - {",", "."}
         if any(_GROUPED[decimal].fullmatch(c) for c in ev.cleaned):
             used.add(_OTHER[decimal])
-        thousands = min(used) if used else None
     # parsed once per distinct value, then spread to the cells
     per_value = pd.to_numeric(pd.Series(texts, dtype=object), errors="coerce").astype("float64")
     values = ev.distinct.floats(per_value.to_numpy())
@@ -385,30 +388,16 @@ def _number(ev: _NumberColumn, decimal: str | None) -> _Parsed:
     values = values.mask(non_finite)
     failed = values.isna() & present & ~non_finite & ~withheld
     mismatch = failed & ev.is_shape(_OTHER[decimal]) if decimal else none
-    return _Parsed(values, failed & ~mismatch, mismatch, non_finite, withheld, thousands)
+    return _Parsed(values, failed & ~mismatch, mismatch, non_finite, withheld, used)
 
 
-def _decide_decimal(ev: _NumberColumn, file_proofs: set) -> tuple[str | None, str]:
-    """``(decimal, how)``: how is 'column' (its own cells prove it), 'file' (its cells are all ambiguous
-    and the file's other numeric columns agree on one separator), 'default' (no cell has a
-    separator that matters), 'conflict' or 'ambiguous' (decimal None)."""
-    if len(ev.proofs) == 2:
-        return None, "conflict"
-    if ev.proofs:
-        return next(iter(ev.proofs)), "column"
-    if not ev.ambiguous.any():
-        return ".", "default"
-    if len(file_proofs) == 1:
-        return next(iter(file_proofs)), "file"
-    return None, "ambiguous"
-
-
-def _rows_text(lines, limit: int = 10) -> str:
-    """'row 3', 'rows 2, 3, 4' or 'rows 2, 3, ... (25 rows)' for physical line numbers."""
+def _rows_text(lines, limit: int = 10, total: int | None = None) -> str:
+    """'row 3', 'rows 2, 3, 4' or 'rows 2, 3, ... (25 rows)' for physical line numbers (``lines``: all of
+    them, or the first ``limit`` or more of ``total``)."""
     lines = [int(x) for x in lines]
+    total = len(lines) if total is None else total
     shown = ", ".join(str(x) for x in lines[:limit])
-    return ("row " if len(lines) == 1 else "rows ") + shown + (f", ... ({len(lines):,} rows)" if len(lines) > limit
-                                                               else "")
+    return ("row " if total == 1 else "rows ") + shown + (f", ... ({total:,} rows)" if total > limit else "")
 
 
 # --- dates: one day/month order per column -------------------------------------------------------
@@ -476,83 +465,6 @@ def _iso_text(v: str, order: str) -> str | None:
     return f"{year:04d}-{month:02d}-{day:02d}{rest}"
 
 
-def _datetime(col: pd.Series, *, dayfirst: bool | None = None, file: str = "", source: str = "",
-              canon: str = "", lines: pd.Series | None = None):
-    """Parse dates/times with one day/month order for the whole column; stored as naive UTC.
-
-    Numeric dates with the year last (``03/04/2026 10:00``) are read day-first or month-first for
-    the whole column: the order is proven by the cells that can only be read one way (``25/03``
-    is day-first) or given by ``dayfirst``. ISO 8601 dates (``2026-03-04``) and dates with month
-    names are never ambiguous. Cells with an offset or zone ('2024-01-05T10:00:00Z', '+02:00',
-    '-0500') are converted to UTC; cells without one are taken as UTC already. The zone is then
-    dropped, so the column is ``datetime64[ns]`` of UTC wall time.
-
-    Returns
-    -------
-    ``(values, not_a_date, wrong_order, out_of_range, order, proof)``: the masks mark present cells
-    that do not parse (relative words such as 'now' or 'today' and bare times included: their value
-    would be the import time), numeric dates that are dates only in the other order (``03/26/2026``
-    in a day-first column chosen with ``dayfirst``), and dates outside [:data:`DATE_MIN`,
-    :data:`DATE_MAX`]; ``order`` is ``DAY_FIRST`` / ``MONTH_FIRST`` when the column's order was
-    inferred or chosen, None when nothing needed deciding (no numeric dates, or only ones like
-    ``05/05/2026`` that read the same both ways), and ``proof`` the index of the first cell that
-    proves the inferred order.
-
-    Raises
-    ------
-    SchemaError
-        Without ``dayfirst``: every numeric date could be read both ways, or some cells can only be
-        day-first and others only month-first. The message names the column and lists the rows.
-    """
-    distinct = _Distinct.of_text(col)
-    present = pd.Series(distinct.codes >= 0, index=col.index)
-    none = present & False
-    if not present.any():
-        empty = pd.Series(pd.NaT, index=col.index, dtype="datetime64[ns]")
-        return empty, none, none, none, None, None
-    shapes = [_date_shape(v) for v in distinct.values]
-    order, proof = None, None
-    if any(shapes):
-        def cells(kind):
-            return col.index[distinct.mask([sh == kind for sh in shapes]).to_numpy()]
-
-        raw = distinct.take(distinct.values)
-        day, month = cells(DAY_FIRST), cells(MONTH_FIRST)
-        label = f"{source!r}" + (f" ({canon})" if canon and canon != source else "")
-        if dayfirst is not None:
-            order = DAY_FIRST if dayfirst else MONTH_FIRST
-        elif len(day) and len(month):
-            raise SchemaError(
-                f"the dates in {label} mix day-first and month-first: day-first only on "
-                f"{_rows_text(lines[day])} (e.g. {raw[day[0]]!r}), month-first only on "
-                f"{_rows_text(lines[month])} (e.g. {raw[month[0]]!r}); one format per column: fix those rows, or "
-                f"choose the order (day-first DD/MM/YYYY or month-first MM/DD/YYYY) and import again",
-                file=file, column=source)
-        elif len(day) or len(month):
-            order, proof = (DAY_FIRST, day[0]) if len(day) else (MONTH_FIRST, month[0])
-        elif "?" in shapes:
-            amb = cells("?")
-            raise SchemaError(
-                f"the dates in {label} could be day-first or month-first (e.g. {raw[amb[0]]!r}): no value "
-                f"shows which, on {_rows_text(lines[amb], limit=20)}; choose the order (day-first "
-                f"DD/MM/YYYY or month-first MM/DD/YYYY) and import again", file=file, column=source)
-    # one ISO text per distinct value (None: no date in the column's order; relative words: None too);
-    # without an order only cells that read the same both ways (05/05) or neither way (31/02) remain
-    reading = order or DAY_FIRST
-    texts = [(_iso_text(v, reading) if sh else v) for v, sh in zip(distinct.values, shapes)]
-    other = MONTH_FIRST if reading == DAY_FIRST else DAY_FIRST
-    wrong = [sh == other and t is None for sh, t in zip(shapes, texts)]
-    texts = [None if t is None or _RELATIVE.match(t) else t for t in texts]
-    # parsed, range-checked and judged once per distinct value, then spread to the cells
-    parsed = pd.Series(_parse_dates(pd.Series(texts, dtype=object)).dt.tz_localize(None).to_numpy())
-    out_of_range = parsed.notna() & ((parsed < DATE_MIN) | (parsed > DATE_MAX))
-    parsed = parsed.mask(out_of_range).astype("datetime64[ns]")
-    bad = parsed.isna() & ~out_of_range & ~np.asarray(wrong, dtype=bool)
-    values = np.append(parsed.to_numpy(), np.array(["NaT"], dtype="datetime64[ns]"))[distinct.codes]
-    return (pd.Series(values, index=col.index), distinct.mask(bad.to_numpy()), distinct.mask(wrong),
-            distinct.mask(out_of_range.to_numpy()), order, proof)
-
-
 # --- ids -----------------------------------------------------------------------------------------
 
 _ID_COLUMNS = (S.PRODUCT_ID, S.ORDER_ID, S.CUSTOMER_ID)
@@ -605,16 +517,447 @@ def _category_path(v: str | None) -> str | None:
     return f" {S.CATEGORY_SEP} ".join(parts) if parts else None
 
 
+class _Rows:
+    """The first physical lines (up to ``keep``) of the cells of some kind across a file, with their
+    texts when given, and their count: enough for :func:`_rows_text` and examples in a message."""
+
+    def __init__(self, keep: int = 20):
+        self.keep, self.lines, self.values, self.count = keep, [], [], 0
+
+    def add(self, lines: np.ndarray, values=None) -> None:
+        """Cells of one chunk, in file order: their lines and (optionally) the texts of the first few."""
+        need = self.keep - len(self.lines)
+        if need > 0 and len(lines):
+            self.lines += [int(x) for x in lines[:need]]
+            if values is not None:
+                self.values += list(values[:need])
+        self.count += len(lines)
+
+    @property
+    def first(self):
+        return self.values[0] if self.values else None
+
+    def text(self, limit: int = 10) -> str:
+        return _rows_text(self.lines, limit=limit, total=self.count)
+
+
+class _NumberSummary:
+    """What every value of one numeric column proves about its decimal separator (all chunks).
+
+    ``proofs``: ``{sep: (line, text)}`` of the first cell that can only be read with that separator;
+    ``ambiguous``: ``(line, text, cleaned)`` of the first cell that reads two ways; ``grouped`` and
+    ``present``: ``(line, text)`` of the first cell written with space/apostrophe groups and of the
+    first present cell; ``thousands``: separators other than ',' and '.' some cell proves.
+    """
+
+    def __init__(self):
+        self.proofs: dict = {}
+        self.ambiguous = self.grouped = self.present = None
+        self.thousands: set = set()
+
+    def add(self, ev: "_NumberColumn", lines: np.ndarray) -> None:
+        codes = ev.distinct.codes
+
+        def first(per_value) -> int | None:
+            ids = [i for i, hit in enumerate(per_value) if hit]
+            if not ids:
+                return None
+            return int(np.flatnonzero(np.isin(codes, ids))[0])
+
+        for sep in (".", ","):
+            if sep not in self.proofs and sep in ev.proofs:
+                i = ev.distinct.index.get_loc(ev.proofs[sep])
+                self.proofs[sep] = (int(lines[i]), ev.distinct.values[codes[i]])
+        if self.ambiguous is None and "?" in ev.shapes:
+            i = first([k == "?" for k in ev.shapes])
+            self.ambiguous = (int(lines[i]), ev.distinct.values[codes[i]], ev.cleaned[codes[i]])
+        if self.grouped is None:
+            i = first([v != c for v, c in zip(ev.distinct.values, ev.cleaned)])
+            if i is not None:
+                self.grouped = (int(lines[i]), ev.distinct.values[codes[i]])
+        if self.present is None and (codes >= 0).any():
+            i = int(np.argmax(codes >= 0))
+            self.present = (int(lines[i]), ev.distinct.values[codes[i]])
+        self.thousands |= ev.thousands - {",", "."}
+
+    def decide(self, file_proofs: set) -> tuple[str | None, str]:
+        """``(decimal, how)``: how is 'column' (its own cells prove it), 'file' (its cells are all
+        ambiguous and the file's other numeric columns agree on one separator), 'default' (no cell has a
+        separator that matters), 'conflict' or 'ambiguous' (decimal None)."""
+        if len(self.proofs) == 2:
+            return None, "conflict"
+        if self.proofs:
+            return next(iter(self.proofs)), "column"
+        if self.ambiguous is None:
+            return ".", "default"
+        if len(file_proofs) == 1:
+            return next(iter(file_proofs)), "file"
+        return None, "ambiguous"
+
+
+class _DateSummary:
+    """The numeric dates (year last) of one date column across all chunks, by what they can be."""
+
+    def __init__(self):
+        self.numeric = False  # any cell is a numeric date
+        self.day, self.month, self.either = _Rows(), _Rows(), _Rows()
+
+    def add(self, distinct: "_Distinct", shapes: list, lines: np.ndarray) -> None:
+        if not any(shapes):
+            return
+        self.numeric = True
+        for kind, rows in ((DAY_FIRST, self.day), (MONTH_FIRST, self.month), ("?", self.either)):
+            if kind in shapes:
+                hit = distinct.mask([sh == kind for sh in shapes]).to_numpy()
+                rows.add(lines[hit], [distinct.values[c] for c in distinct.codes[hit][:rows.keep]])
+
+    def decide(self, dayfirst: bool | None, file: str, source: str, canon: str):
+        """``(order, proof)``: the column's order (None when nothing needs deciding) and ``(line, text)``
+        of the first cell proving an inferred order (None when chosen)."""
+        if not self.numeric:
+            return None, None
+        label = f"{source!r}" + (f" ({canon})" if canon and canon != source else "")
+        if dayfirst is not None:
+            return (DAY_FIRST if dayfirst else MONTH_FIRST), None
+        if self.day.count and self.month.count:
+            raise SchemaError(
+                f"the dates in {label} mix day-first and month-first: day-first only on "
+                f"{self.day.text()} (e.g. {self.day.first!r}), month-first only on "
+                f"{self.month.text()} (e.g. {self.month.first!r}); one format per column: fix those rows, or "
+                f"choose the order (day-first DD/MM/YYYY or month-first MM/DD/YYYY) and import again",
+                file=file, column=source)
+        if self.day.count or self.month.count:
+            rows, order = (self.day, DAY_FIRST) if self.day.count else (self.month, MONTH_FIRST)
+            return order, (rows.lines[0], rows.first)
+        if self.either.count:
+            raise SchemaError(
+                f"the dates in {label} could be day-first or month-first (e.g. {self.either.first!r}): no value "
+                f"shows which, on {self.either.text(limit=20)}; choose the order (day-first "
+                f"DD/MM/YYYY or month-first MM/DD/YYYY) and import again", file=file, column=source)
+        return None, None
+
+
+def _date_shapes(col: pd.Series) -> tuple["_Distinct", list]:
+    distinct = _Distinct.of_text(col)
+    return distinct, [_date_shape(v) for v in distinct.values]
+
+
+def _date_values(distinct: "_Distinct", shapes: list, order: str | None, index):
+    """Parse one chunk of a date column under the column's ``order`` (see :class:`TableValidator`).
+
+    Returns ``(values, not_a_date, wrong_order, out_of_range)``: ``datetime64[ns]`` naive UTC, and
+    masks of the present cells that do not parse (relative words such as 'now' or 'today' and bare
+    times included: their value would be the import time), numeric dates that are dates only in the
+    other order (``03/26/2026`` in a day-first column), and dates outside [:data:`DATE_MIN`,
+    :data:`DATE_MAX`].
+    """
+    present = pd.Series(distinct.codes >= 0, index=index)
+    none = present & False
+    if not present.any():
+        empty = pd.Series(pd.NaT, index=index, dtype="datetime64[ns]")
+        return empty, none, none, none
+    # one ISO text per distinct value (None: no date in the column's order; relative words: None too);
+    # without an order only cells that read the same both ways (05/05) or neither way (31/02) remain
+    reading = order or DAY_FIRST
+    texts = [(_iso_text(v, reading) if sh else v) for v, sh in zip(distinct.values, shapes)]
+    other = MONTH_FIRST if reading == DAY_FIRST else DAY_FIRST
+    wrong = [sh == other and t is None for sh, t in zip(shapes, texts)]
+    texts = [None if t is None or _RELATIVE.match(t) else t for t in texts]
+    # parsed, range-checked and judged once per distinct value, then spread to the cells
+    parsed = pd.Series(_parse_dates(pd.Series(texts, dtype=object)).dt.tz_localize(None).to_numpy())
+    out_of_range = parsed.notna() & ((parsed < DATE_MIN) | (parsed > DATE_MAX))
+    parsed = parsed.mask(out_of_range).astype("datetime64[ns]")
+    bad = parsed.isna() & ~out_of_range & ~np.asarray(wrong, dtype=bool)
+    values = np.append(parsed.to_numpy(), np.array(["NaT"], dtype="datetime64[ns]"))[distinct.codes]
+    return (pd.Series(values, index=index), distinct.mask(bad.to_numpy()), distinct.mask(wrong),
+            distinct.mask(out_of_range.to_numpy()))
+
+
+class TableValidator:
+    """Validate a file chunk by chunk with the decisions of the whole file.
+
+    Two passes over the same chunks (:class:`core.ingest.read.ChunkedTable`, or one
+    :class:`ReadResult` for a whole file):
+
+    1. :meth:`scan` every chunk: the evidence that decides each numeric column's decimal separator
+       and each date column's day/month order, gathered from all values of the file (the same
+       decisions as on the whole file at once); then :meth:`decide`.
+    2. :meth:`validate` every chunk, in file order: typed valid rows (bounded by the chunk) and their
+       rejects with true physical line numbers; catalog product ids are checked for duplicates
+       across chunks. :meth:`result` then gives the :class:`ValidationResult` with the warnings of
+       the whole file.
+
+    :func:`validate_table` is this with one chunk; any chunking gives the same valid rows, rejects,
+    counts and warnings.
+
+    Parameters
+    ----------
+    columns : sequence of str
+        The file's header.
+    kind, file, mapping, decimal, dayfirst
+        As :func:`validate_table`.
+
+    Raises
+    ------
+    As :func:`validate_table`: TypeError and ValueError for bad arguments and MappingError here;
+    SchemaError from :meth:`decide` (dates that cannot be decided).
+    """
+
+    def __init__(self, columns, kind: str, file: str, mapping: dict | None = None, *,
+                 decimal: str | None = None, dayfirst: bool | None = None):
+        if kind not in S.COLUMNS:
+            raise ValueError(f"kind must be one of {S.KINDS}, got {kind!r}")
+        if decimal not in (None, ",", "."):
+            raise ValueError(f"decimal must be ',' or '.' (or None to detect it), got {decimal!r}")
+        if dayfirst is not None and not isinstance(dayfirst, (bool, np.bool_)):
+            raise TypeError(f"dayfirst must be a bool or None, got {type(dayfirst).__name__}")
+        columns = list(columns)
+        explicit = {k: v for k, v in (mapping or {}).items() if v}
+        targets: dict[str, list[str]] = {}
+        for canon, src in explicit.items():
+            targets.setdefault(src, []).append(canon)
+        twice = {src: canons for src, canons in targets.items() if len(canons) > 1}
+        if twice:
+            src, canons = next(iter(twice.items()))
+            raise MappingError(f"column {src!r} is mapped to more than one field ({', '.join(canons)}); map each "
+                               f"field to its own column", file=file, column=src)
+        # suggestions fill the fields not mapped explicitly, from the columns not mapped explicitly
+        auto, notes = _suggest([c for c in columns if c not in targets], kind, skip=explicit)
+        mapping = {**auto, **explicit}
+        for canon, src in mapping.items():
+            if canon not in S.COLUMNS[kind]:
+                raise MappingError(f"{canon!r} is not a {kind} field; fields are {', '.join(S.COLUMNS[kind])}",
+                                   file=file)
+            if src not in columns:
+                raise MappingError(f"mapped column {src!r} is not in the file; columns are "
+                                   f"{', '.join(map(str, columns))}", file=file, column=src)
+        missing = [c for c in S.REQUIRED[kind] if c not in mapping]
+        if missing:
+            raise MappingError(f"required column(s) missing: {', '.join(missing)}; the file has "
+                               f"{', '.join(map(str, columns))}", file=file, column=missing[0])
+        self.kind, self.file, self.columns, self.mapping = kind, file, columns, mapping
+        self._mapping_notes = notes
+        self._decimal, self._dayfirst = decimal, dayfirst
+        self._canons = [c for c in S.COLUMNS[kind] if c in mapping]
+        self._numbers = {c: _NumberSummary() for c in self._canons if c in _NUMERIC}
+        self._dates = {c: _DateSummary() for c in self._canons if c in _DATETIME}
+        self._decided = False
+        # pass 2 state
+        self._withheld = {c: _Rows() for c in self._numbers}
+        self._used_thousands: dict[str, set] = {c: set() for c in self._numbers}
+        self._scientific = {c: _Rows(keep=5) for c in self._canons if c in _ID_COLUMNS}
+        self._first_id_line: dict = {}  # catalog: product_id -> line of the row that keeps it
+        self._records = self._malformed = self._loaded = 0
+        self._rejects: list[tuple] = []
+        self._empty_valid = None
+
+    def label(self, canon: str) -> str:
+        src = str(self.mapping[canon])
+        return f"column {src!r}" + (f" ({canon})" if src != canon else "")
+
+    # -- pass 1 --------------------------------------------------------------------------------------
+    def scan(self, chunk: ReadResult) -> None:
+        """Gather the evidence of one chunk (pass 1; chunks in file order)."""
+        if self._decided:
+            raise RuntimeError("scan() after decide(): start a new TableValidator for another pass 1")
+        frame, lines = chunk.frame, np.asarray(chunk.line_numbers)
+        for canon, summary in self._numbers.items():
+            summary.add(_number_evidence(frame[self.mapping[canon]]), lines)
+        for canon, summary in self._dates.items():
+            summary.add(*_date_shapes(frame[self.mapping[canon]]), lines)
+
+    def decide(self) -> None:
+        """Fix each numeric column's decimal separator and each date column's order from the evidence.
+
+        Raises SchemaError when a date column's order cannot be decided (see :func:`validate_table`).
+        """
+        # a column whose cells are all ambiguous can take the separator the rest of the file proves
+        file_proofs = {sep for s in self._numbers.values() for sep in s.proofs}
+        self.decimals = {c: ((self._decimal, "chosen") if self._decimal else s.decide(file_proofs))
+                         for c, s in self._numbers.items()}
+        self.orders = {c: s.decide(self._dayfirst, self.file, str(self.mapping[c]), c)
+                       for c, s in self._dates.items()}
+        self._decided = True
+
+    # -- pass 2 --------------------------------------------------------------------------------------
+    def validate(self, chunk: ReadResult) -> pd.DataFrame:
+        """Type and check one chunk (pass 2; every chunk once, in file order).
+
+        Returns the chunk's valid rows: the typed canonical columns plus ``_line``, index 0..n-1. Its
+        rejects are kept for :meth:`result`.
+        """
+        if not self._decided:
+            self.decide()
+        frame = chunk.frame.reset_index(drop=True)
+        lines = pd.Series(np.asarray(chunk.line_numbers, dtype=np.int64), index=frame.index)
+        mapping, kind, file = self.mapping, self.kind, self.file
+        typed = pd.DataFrame(index=frame.index)
+        problems: list[tuple[int, str, object, str]] = []  # (frame index, canonical column, value, reason)
+        for canon in self._canons:
+            raw = frame[mapping[canon]]
+            if canon in _NUMERIC:
+                dec = self.decimals[canon][0]
+                parsed = _number(_number_evidence(raw), dec)
+                values = parsed.values
+                self._used_thousands[canon] |= parsed.thousands
+                for mask, reason in ((parsed.unparseable, f"{canon} is not a number"),
+                                     (parsed.mismatch, f"{canon} is not a number with the decimal separator "
+                                                       f"{dec!r} of this column"),
+                                     (parsed.non_finite, f"{canon} must be a finite number")):
+                    for i in mask[mask].index:
+                        problems.append((i, canon, raw[i], reason))
+                withheld = parsed.withheld
+                if withheld.any():
+                    self._withheld[canon].add(lines[withheld].to_numpy())
+                    if canon == S.QUANTITY:  # a missing quantity would default to 1: reject, never guess
+                        for i in withheld[withheld].index:
+                            problems.append((i, canon, raw[i], f"{canon} {raw[i]!r} reads as a different number "
+                                                               f"with a decimal comma or a decimal point; choose "
+                                                               f"the decimal separator"))
+            elif canon in _DATETIME:
+                order = self.orders[canon][0]
+                distinct, shapes = _date_shapes(raw)
+                values, bad, wrong_order, out_of_range = _date_values(distinct, shapes, order, raw.index)
+                for i in bad[bad].index:
+                    problems.append((i, canon, raw[i], f"{canon} is not a date/time"))
+                for i in wrong_order[wrong_order].index:
+                    problems.append((i, canon, raw[i], f"{canon} is not a {order} date ({_PATTERN[order]}, the "
+                                                       f"order of this column)"))
+                for i in out_of_range[out_of_range].index:
+                    problems.append((i, canon, raw[i], f"{canon} is out of range (dates from "
+                                                       f"{DATE_MIN:%Y-%m-%d} to {DATE_MAX:%Y-%m-%d})"))
+            else:
+                distinct = _Distinct.of_text(raw)
+                if canon == S.CATEGORY:
+                    values = distinct.take([_category_path(v) for v in distinct.values])
+                else:
+                    values = distinct.take(distinct.values)
+                if canon in _ID_COLUMNS:
+                    sci = [bool(_SCIENTIFIC_ID.fullmatch(v)) for v in distinct.values]
+                    if any(sci):
+                        cells = distinct.mask(sci).to_numpy()
+                        self._scientific[canon].add(lines[cells].to_numpy(), values[cells].iloc[:5].tolist())
+            typed[canon] = values
+        if kind == S.ORDERS:
+            if S.QUANTITY not in typed:
+                typed[S.QUANTITY] = 1.0
+            else:  # blank -> 1 (a cell rejected above is filled too; its row is dropped anyway)
+                typed[S.QUANTITY] = typed[S.QUANTITY].fillna(1.0)
+
+        try:
+            # inplace: these schemas neither coerce nor add columns, so nothing is written; pandera's
+            # defensive copy of a million-row frame is skipped
+            _SCHEMAS[kind].validate(typed, lazy=True, inplace=True)
+        except pa.errors.SchemaErrors as exc:
+            fc = exc.failure_cases
+            fc = fc[fc["index"].notna()]
+            for _, r in fc.iterrows():
+                col = r["column"]
+                check = str(r["check"])
+                reason = (f"{col} is required but empty" if "not_nullable" in check else check)
+                idx = int(r["index"])
+                value = frame.at[idx, mapping[col]] if col in mapping else r["failure_case"]
+                problems.append((idx, col, value, reason))
+
+        if kind == S.CATALOG:
+            # only rows that pass every other check compete for an id: the first valid row (in the whole
+            # file) keeps it (a bad price on row 2 must not make the corrected row 3 a "duplicate" of a row
+            # never stored)
+            rejected = {p[0] for p in problems}
+            ids = typed[S.PRODUCT_ID][~typed.index.isin(list(rejected))]
+            ids = ids[ids.notna()]
+            first_line = self._first_id_line
+            for i, pid in zip(ids.index, ids.to_numpy()):
+                if pid in first_line:
+                    problems.append((i, S.PRODUCT_ID, pid, f"duplicate product_id (first seen on row "
+                                                           f"{first_line[pid]})"))
+                else:
+                    first_line[pid] = int(lines[i])
+
+        self._rejects += [(file, int(lines[i]), mapping.get(col, col),
+                           None if v is None or (isinstance(v, float) and np.isnan(v)) else str(v), reason)
+                          for i, col, v, reason in problems]
+        self._rejects += [(file, line, None, None, reason) for line, reason in chunk.malformed]
+        self._records += len(frame)
+        self._malformed += len(chunk.malformed)
+        bad_idx = {p[0] for p in problems}
+        valid = typed.drop(index=list(bad_idx)) if bad_idx else typed
+        valid = valid.assign(_line=lines[valid.index].to_numpy()).reset_index(drop=True)
+        if kind == S.ORDERS:
+            valid[S.QUANTITY] = valid[S.QUANTITY].astype("int64")
+            if S.ORDER_NUMBER in valid:
+                valid[S.ORDER_NUMBER] = valid[S.ORDER_NUMBER].astype("Int64")
+        self._loaded += len(valid)
+        if self._empty_valid is None:
+            self._empty_valid = valid.iloc[:0]
+        return valid
+
+    def result(self, valid: pd.DataFrame | None, encoding: str, delimiter: str) -> ValidationResult:
+        """The file's :class:`ValidationResult` after pass 2.
+
+        ``valid``: the concatenated valid rows, or None when the caller kept none of them (a streamed
+        import): ``valid`` is then an empty frame with the columns and ``rows_loaded`` the count.
+        """
+        file = self.file
+        warnings: list[str] = []
+        format_notes: list[str] = []
+        number_format: dict[str, dict] = {}
+        date_format: dict[str, str] = {}
+        for canon in self._canons:
+            if canon in self._numbers:
+                summary = self._numbers[canon]
+                dec, how = self.decimals[canon]
+                used = self._used_thousands[canon]
+                th = min(used) if used else None
+                number_format[canon] = {"decimal": dec, "thousands": th}
+                withheld = self._withheld[canon]
+                if withheld.count:
+                    warnings.append(_undecided_warning(file, canon, self.label(canon), summary, withheld, how))
+                elif dec and (dec != "." or th) and summary.present is not None:
+                    note = _format_note(file, self.label(canon), summary, dec, th, how)
+                    warnings.append(note)
+                    format_notes.append(note)
+            elif canon in self._dates:
+                order, proof = self.orders[canon]
+                if order is not None:
+                    date_format[canon] = order
+                    why = (f"row {proof[0]} ({str(proof[1]).strip()!r}) can only be {order}"
+                           if proof is not None else "as chosen")
+                    note = f"{file}: dates in {self.label(canon)} read {order} ({_PATTERN[order]}): {why}"
+                    warnings.append(note)
+                    format_notes.append(note)
+            elif canon in self._scientific and self._scientific[canon].count:
+                warnings.append(_scientific_ids(file, self.label(canon), self._scientific[canon]))
+        head = []
+        if self._records == 0 and not self._malformed:
+            head.append(f"{file}: no data rows (only a header)")
+        head += [f"{file}: {self._mapping_notes[c]}" for c in self.mapping if c in self._mapping_notes]
+        unmapped = [c for c in self.columns if c not in self.mapping.values()]
+        if unmapped:
+            head.append(f"{file}: column(s) not used: {', '.join(map(str, unmapped))}")
+        rejects = _rejects_frame(self._rejects).sort_values(["row", "column"], na_position="first", kind="stable")
+        loaded = None
+        if valid is None:
+            valid, loaded = self._empty_valid, self._loaded
+        return ValidationResult(self.kind, file, valid, rejects.reset_index(drop=True),
+                                self._records + self._malformed, encoding, delimiter, self.mapping,
+                                head + warnings, number_format, date_format, format_notes, loaded)
+
+
 def validate_table(read: ReadResult, kind: str, file: str, mapping: dict | None = None, *,
                    decimal: str | None = None, dayfirst: bool | None = None) -> ValidationResult:
-    """Map, type and check a parsed file.
+    """Map, type and check a parsed file (one chunk of :class:`TableValidator`).
 
     Numbers are read with one decimal separator per column, decided from all its values: a cell
     that can only be read one way ('12,99', '1.234,56', '1,299.00') decides it; when every cell
     with a separator is ambiguous ('1,250': 1.25 or 1250) the other numeric columns of the file
     decide, and when they cannot either, those cells are not stored (an optional column is left
     empty, a row with such a quantity is rejected) and a warning asks for the separator. Numeric
-    dates are read with one day/month order per column in the same way (see :func:`_datetime`).
+    dates (``03/04/2026 10:00``, year last) are read day-first or month-first for the whole column:
+    the order is proven by the cells that can only be read one way (``25/03`` is day-first) or given
+    by ``dayfirst``. ISO 8601 dates and dates with month names are never ambiguous. Cells with an
+    offset or zone ('2024-01-05T10:00:00Z', '+02:00') are converted to UTC; cells without one are
+    taken as UTC already; dates are stored as naive UTC.
 
     Parameters
     ----------
@@ -650,168 +993,14 @@ def validate_table(read: ReadResult, kind: str, file: str, mapping: dict | None 
         day-first or month-first) or conflict (some only day-first, others only month-first); the
         message names the file and column and lists the rows.
     """
-    if kind not in S.COLUMNS:
-        raise ValueError(f"kind must be one of {S.KINDS}, got {kind!r}")
-    if decimal not in (None, ",", "."):
-        raise ValueError(f"decimal must be ',' or '.' (or None to detect it), got {decimal!r}")
-    if dayfirst is not None and not isinstance(dayfirst, (bool, np.bool_)):
-        raise TypeError(f"dayfirst must be a bool or None, got {type(dayfirst).__name__}")
-    frame = read.frame
-    explicit = {k: v for k, v in (mapping or {}).items() if v}
-    targets: dict[str, list[str]] = {}
-    for canon, src in explicit.items():
-        targets.setdefault(src, []).append(canon)
-    twice = {src: canons for src, canons in targets.items() if len(canons) > 1}
-    if twice:
-        src, canons = next(iter(twice.items()))
-        raise MappingError(f"column {src!r} is mapped to more than one field ({', '.join(canons)}); map each "
-                           f"field to its own column", file=file, column=src)
-    # suggestions fill the fields not mapped explicitly, from the columns not mapped explicitly
-    auto, notes = _suggest([c for c in frame.columns if c not in targets], kind, skip=explicit)
-    mapping = {**auto, **explicit}
-    for canon, src in mapping.items():
-        if canon not in S.COLUMNS[kind]:
-            raise MappingError(f"{canon!r} is not a {kind} field; fields are {', '.join(S.COLUMNS[kind])}",
-                               file=file)
-        if src not in frame.columns:
-            raise MappingError(f"mapped column {src!r} is not in the file; columns are "
-                               f"{', '.join(map(str, frame.columns))}", file=file, column=src)
-    missing = [c for c in S.REQUIRED[kind] if c not in mapping]
-    if missing:
-        raise MappingError(f"required column(s) missing: {', '.join(missing)}; the file has "
-                           f"{', '.join(map(str, frame.columns))}", file=file, column=missing[0])
-
-    lines = pd.Series(read.line_numbers, index=frame.index)
-    typed = pd.DataFrame(index=frame.index)
-    problems: list[tuple[int, str, object, str]] = []  # (frame index, canonical column, value, reason)
-    warnings: list[str] = []
-    format_notes: list[str] = []
-    number_format: dict[str, dict] = {}
-    date_format: dict[str, str] = {}
-
-    def label(canon: str) -> str:
-        src = str(mapping[canon])
-        return f"column {src!r}" + (f" ({canon})" if src != canon else "")
-
-    # numbers: evidence from every numeric column first, so that a column whose cells are all
-    # ambiguous can take the separator the rest of the file proves
-    evidence = {canon: _number_evidence(frame[mapping[canon]]) for canon in S.COLUMNS[kind]
-                if canon in mapping and canon in _NUMERIC}
-    file_proofs = {sep for ev in evidence.values() for sep in ev.proofs}
-
-    for canon in S.COLUMNS[kind]:
-        if canon not in mapping:
-            continue
-        raw = frame[mapping[canon]]
-        if canon in _NUMERIC:
-            ev = evidence[canon]
-            dec, how = (decimal, "chosen") if decimal else _decide_decimal(ev, file_proofs)
-            parsed = _number(ev, dec)
-            values, th = parsed.values, parsed.thousands
-            number_format[canon] = {"decimal": dec, "thousands": th}
-            for mask, reason in ((parsed.unparseable, f"{canon} is not a number"),
-                                 (parsed.mismatch, f"{canon} is not a number with the decimal separator {dec!r} "
-                                                   f"of this column"),
-                                 (parsed.non_finite, f"{canon} must be a finite number")):
-                for i in mask[mask].index:
-                    problems.append((i, canon, raw[i], reason))
-            withheld = parsed.withheld
-            if withheld.any():
-                warnings.append(_undecided_warning(file, canon, label(canon), ev, withheld, lines, how))
-                if canon == S.QUANTITY:  # a missing quantity would default to 1: reject, never guess
-                    for i in withheld[withheld].index:
-                        problems.append((i, canon, raw[i], f"{canon} {raw[i]!r} reads as a different number with "
-                                                           f"a decimal comma or a decimal point; choose the "
-                                                           f"decimal separator"))
-            elif dec and (dec != "." or th) and ev.present.any():
-                note = _format_note(file, label(canon), ev, dec, th, how, lines)
-                warnings.append(note)
-                format_notes.append(note)
-        elif canon in _DATETIME:
-            values, bad, wrong_order, out_of_range, order, proof = _datetime(
-                raw, dayfirst=dayfirst, file=file, source=str(mapping[canon]), canon=canon, lines=lines)
-            for i in bad[bad].index:
-                problems.append((i, canon, raw[i], f"{canon} is not a date/time"))
-            for i in wrong_order[wrong_order].index:
-                problems.append((i, canon, raw[i], f"{canon} is not a {order} date ({_PATTERN[order]}, the "
-                                                   f"order of this column)"))
-            for i in out_of_range[out_of_range].index:
-                problems.append((i, canon, raw[i], f"{canon} is out of range (dates from "
-                                                   f"{DATE_MIN:%Y-%m-%d} to {DATE_MAX:%Y-%m-%d})"))
-            if order is not None:
-                date_format[canon] = order
-                why = (f"row {int(lines[proof])} ({str(raw[proof]).strip()!r}) can only be {order}"
-                       if proof is not None else "as chosen")
-                note = f"{file}: dates in {label(canon)} read {order} ({_PATTERN[order]}): {why}"
-                warnings.append(note)
-                format_notes.append(note)
-        else:
-            distinct = _Distinct.of_text(raw)
-            if canon == S.CATEGORY:
-                values = distinct.take([_category_path(v) for v in distinct.values])
-            else:
-                values = distinct.take(distinct.values)
-            if canon in _ID_COLUMNS:
-                warnings += _scientific_ids(file, label(canon), distinct, lines)
-        typed[canon] = values
-    if kind == S.ORDERS:
-        if S.QUANTITY not in typed:
-            typed[S.QUANTITY] = 1.0
-        else:  # blank -> 1 (a cell rejected above is filled too; its row is dropped anyway)
-            typed[S.QUANTITY] = typed[S.QUANTITY].fillna(1.0)
-
-    try:
-        # inplace: these schemas neither coerce nor add columns, so nothing is written; pandera's
-        # defensive copy of a million-row frame is skipped
-        _SCHEMAS[kind].validate(typed, lazy=True, inplace=True)
-    except pa.errors.SchemaErrors as exc:
-        fc = exc.failure_cases
-        fc = fc[fc["index"].notna()]
-        for _, r in fc.iterrows():
-            col = r["column"]
-            check = str(r["check"])
-            reason = (f"{col} is required but empty" if "not_nullable" in check else check)
-            idx = int(r["index"])
-            value = frame.at[idx, mapping[col]] if col in mapping else r["failure_case"]
-            problems.append((idx, col, value, reason))
-
-    if kind == S.CATALOG:
-        # only rows that pass every other check compete for an id: the first valid row keeps it
-        # (a bad price on row 2 must not make the corrected row 3 a "duplicate" of a row never stored)
-        rejected = {p[0] for p in problems}
-        ids = typed[S.PRODUCT_ID][~typed.index.isin(list(rejected))]
-        ids = ids[ids.notna()]
-        dup = ids.duplicated(keep="first")
-        first_line = dict(zip(ids[~dup], lines[ids[~dup].index]))
-        for i in dup[dup].index:
-            problems.append((i, S.PRODUCT_ID, ids[i], f"duplicate product_id (first seen on row {first_line[ids[i]]})"))
-
-    source = {canon: mapping[canon] for canon in mapping}
-    rej_rows = [(file, int(lines[i]), source.get(col, col), None if v is None or (isinstance(v, float) and np.isnan(v))
-                 else str(v), reason) for i, col, v, reason in problems]
-    rej_rows += [(file, line, None, None, reason) for line, reason in read.malformed]
-    rejects = _rejects_frame(rej_rows).sort_values(["row", "column"], na_position="first", kind="stable")
-    bad_idx = {p[0] for p in problems}
-    valid = typed.drop(index=list(bad_idx)) if bad_idx else typed
-    valid = valid.assign(_line=lines[valid.index].to_numpy()).reset_index(drop=True)
-    if kind == S.ORDERS:
-        valid[S.QUANTITY] = valid[S.QUANTITY].astype("int64")
-        if S.ORDER_NUMBER in valid:
-            valid[S.ORDER_NUMBER] = valid[S.ORDER_NUMBER].astype("Int64")
-
-    head = []
-    if len(frame) == 0 and not read.malformed:
-        head.append(f"{file}: no data rows (only a header)")
-    head += [f"{file}: {notes[c]}" for c in mapping if c in notes]
-    unmapped = [c for c in frame.columns if c not in mapping.values()]
-    if unmapped:
-        head.append(f"{file}: column(s) not used: {', '.join(map(str, unmapped))}")
-    return ValidationResult(kind, file, valid, rejects.reset_index(drop=True), len(frame) + len(read.malformed),
-                            read.encoding, read.delimiter, mapping, head + warnings, number_format, date_format,
-                            format_notes)
+    v = TableValidator(read.frame.columns, kind, file, mapping, decimal=decimal, dayfirst=dayfirst)
+    v.scan(read)
+    v.decide()
+    valid = v.validate(read)
+    return v.result(valid, read.encoding, read.delimiter)
 
 
-def _format_note(file: str, label: str, ev: _NumberColumn, dec: str, th: str | None, how: str, lines) -> str:
+def _format_note(file: str, label: str, s: _NumberSummary, dec: str, th: str | None, how: str) -> str:
     """The note for a column not read the plain way, e.g. "numbers in column 'price' read with decimal ','
     and thousands separator '.' (row 2: '12,99')"."""
     name = {",": "','", ".": "'.'", " ": "a space", "'": "an apostrophe"}
@@ -821,48 +1010,39 @@ def _format_note(file: str, label: str, ev: _NumberColumn, dec: str, th: str | N
     elif how == "file":
         why = "as the other numeric columns of the file show; every value here reads either way"
     else:
-        if dec in ev.proofs:
-            i = ev.proofs[dec]
-        else:  # decimal '.' by default, with spaces or apostrophes as thousands separators
-            grouped = ev.distinct.mask([v != c for v, c in zip(ev.distinct.values, ev.cleaned)])
-            i = grouped[grouped].index[0] if grouped.any() else ev.raw.first_valid_index()
-        why = f"row {int(lines[i])}: {ev.raw[i]!r}"
+        # decimal '.' by default, with spaces or apostrophes as thousands separators
+        line, text = s.proofs[dec] if dec in s.proofs else (s.grouped or s.present)
+        why = f"row {line}: {text!r}"
     return f"{file}: numbers in {label} read with {what} ({why})"
 
 
-def _undecided_warning(file: str, canon: str, label: str, ev: _NumberColumn, withheld, lines, how: str) -> str:
-    rows = _rows_text(lines[withheld[withheld].index], limit=20)
-    n = int(withheld.sum())
+def _undecided_warning(file: str, canon: str, label: str, s: _NumberSummary, withheld: _Rows, how: str) -> str:
+    rows = withheld.text(limit=20)
+    n = withheld.count
     if how == "conflict":
-        dot, comma = ev.proofs["."], ev.proofs[","]
-        why = (f"its values mix a decimal point (row {int(lines[dot])}: {ev.raw[dot]!r}) and a decimal comma "
-               f"(row {int(lines[comma])}: {ev.raw[comma]!r})")
+        (dot_line, dot), (comma_line, comma) = s.proofs["."], s.proofs[","]
+        why = (f"its values mix a decimal point (row {dot_line}: {dot!r}) and a decimal comma "
+               f"(row {comma_line}: {comma!r})")
     else:
-        i = ev.ambiguous[ev.ambiguous].index[0]
-        v = ev.clean[i]
+        _, text, v = s.ambiguous
         a, b = float(_number_text(v, ",")), float(_number_text(v, "."))
-        why = (f"every value with a separator reads two ways ({ev.raw[i]!r} is {a:g} with a decimal comma, "
+        why = (f"every value with a separator reads two ways ({text!r} is {a:g} with a decimal comma, "
                f"{b:g} with a thousands comma)" if "," in v else
-               f"every value with a separator reads two ways ({ev.raw[i]!r} is {b:g} with a decimal point, "
+               f"every value with a separator reads two ways ({text!r} is {b:g} with a decimal point, "
                f"{a:g} with a thousands point)")
     fate = "those rows were rejected" if canon == S.QUANTITY else f"{canon} was left empty on those rows"
     return (f"{file}: {label}: the decimal separator cannot be decided: {why}; {n:,} value(s) on {rows} "
             f"were not stored ({fate}). Choose the decimal separator (',' or '.') and import again")
 
 
-def _scientific_ids(file: str, label: str, distinct: _Distinct, lines) -> list[str]:
+def _scientific_ids(file: str, label: str, hits: _Rows) -> str:
     """A warning when ids look like numbers Excel wrote in scientific notation (6.93E+12): their digits
     are lost. The rows are kept (the value is still an id, only a wrong one)."""
-    sci = [bool(_SCIENTIFIC_ID.fullmatch(v)) for v in distinct.values]
-    if not any(sci):
-        return []
-    cells = distinct.mask(sci)
-    hit = distinct.take(distinct.values)[cells.to_numpy()]
-    first = ", ".join(f"{int(lines[i])} ({hit[i]!r})" for i in hit.index[:5])
-    rows = ("row " if len(hit) == 1 else "rows ") + first + (", ..." if len(hit) > 5 else "")
-    return [f"{file}: {label}: {len(hit):,} id(s) look like numbers Excel turned into scientific notation "
+    first = ", ".join(f"{line} ({v!r})" for line, v in zip(hits.lines, hits.values))
+    rows = ("row " if hits.count == 1 else "rows ") + first + (", ..." if hits.count > 5 else "")
+    return (f"{file}: {label}: {hits.count:,} id(s) look like numbers Excel turned into scientific notation "
             f"({rows}); their digits are lost, so they will not match "
-            f"the other files: format the column as text in the spreadsheet, export again and re-import"]
+            f"the other files: format the column as text in the spreadsheet, export again and re-import")
 
 
 def _rejects_frame(rows: list[tuple]) -> pd.DataFrame:
