@@ -92,8 +92,7 @@ class MMR:
         -------
         ``(<= k,)`` int item indices.
         """
-        order = cand[np.lexsort((cand, -scores[cand]))]          # best first, ties by index
-        pool = order[: max(self.pool, k)]
+        pool = _top_n(scores, cand, max(self.pool, k))              # best first, ties by index
         codes = model.category_codes
         rel = scores[pool]
         span = rel[0] - rel[-1]
@@ -120,13 +119,15 @@ class MMR:
                 free &= codes[pool] != c
             max_sim = np.maximum(max_sim, sim[i])
         out = list(pool[chosen])
-        for j in order[len(pool):]:                               # fill beyond the pool under the cap
-            if len(out) >= k:
-                break
-            c = codes[j]
-            if taken.get(c, 0) < cap:
-                out.append(j)
-                taken[c] = taken.get(c, 0) + 1
+        if len(out) < k and len(cand) > len(pool):                # fill beyond the pool under the cap
+            rest = np.setdiff1d(cand, pool, assume_unique=True)
+            for j in rest[np.lexsort((rest, -scores[rest]))]:
+                if len(out) >= k:
+                    break
+                c = codes[j]
+                if taken.get(c, 0) < cap:
+                    out.append(j)
+                    taken[c] = taken.get(c, 0) + 1
         return np.asarray(out, dtype=np.int64)
 
 
@@ -146,6 +147,8 @@ class Strategy:
     """
 
     name = "strategy"
+    #: BLAS threads while recommending (see ``_blas_limit``); None leaves BLAS as it is
+    blas_threads: int | None = 1
     rules = None
     diversity: MMR | None = None
 
@@ -197,7 +200,10 @@ class Strategy:
         list of Recommendations, aligned with ``customer_ids``.
         """
         self._check(k)
-        ids = list(customer_ids)
+        with _blas_limit(self.blas_threads):
+            return self._recommend_many(list(customer_ids), k, batch_size)
+
+    def _recommend_many(self, ids, k, batch_size):
         out = []
         for start in range(0, len(ids), batch_size):
             chunk = ids[start:start + batch_size]
@@ -284,6 +290,23 @@ class Strategy:
             for r, (pid, j, s, why) in enumerate(zip(rec.ids, idx, rec.scores, rec.reasons), start=1):
                 rows.append((str(c), r, pid, m.categories[j], float(s), why))
         return pd.DataFrame(rows, columns=list(S.RECOMMENDATION_COLUMNS))
+
+
+_BLAS = None
+
+
+def _blas_limit(threads):
+    """BLAS limited to ``threads`` threads (None: unchanged) while recommending.
+
+    The per-customer products are small: on a busy two-core machine OpenBLAS's own threads made a
+    (100, 384) x (384, 100) product 280x slower (28 ms against 0.1 ms, measured), and one thread is
+    what implicit recommends too. ``threadpoolctl.ThreadpoolController.limit`` costs ~10 us a call.
+    """
+    global _BLAS
+    if _BLAS is None:
+        from threadpoolctl import ThreadpoolController
+        _BLAS = ThreadpoolController()
+    return _BLAS.limit(limits=threads, user_api="blas")
 
 
 def _top_n(scores: np.ndarray, cand: np.ndarray, n: int) -> np.ndarray:

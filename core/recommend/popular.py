@@ -19,7 +19,10 @@ class PopularUnseenCategories(Strategy):
         m = self.model
         seen = bought_categories(m, hist)
         pop = m.item_counts.astype(np.float64)
-        unseen = ~np.isin(m.categories, list(seen))
+        codes = m.category_codes
+        seen_codes = np.zeros(codes.max() + 1, dtype=bool)
+        seen_codes[codes[hist]] = True
+        unseen = ~seen_codes[codes]
         scores = np.where(unseen, pop, -np.inf) if unseen.any() else pop.copy()
         n = max(m.baskets.n_baskets, 1)
 
