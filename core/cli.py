@@ -2,11 +2,15 @@
 
     python -m core build --demo --out DIR
     python -m core build --catalog F --orders F [--reviews F] --out DIR [--min-pair-count N] [--top-k K]
+                         [--strategy NAME] [--rules FILE]
+    python -m core evaluate (--demo | --catalog F --orders F) --out DIR [--k 10] [--rules FILE]
+    python -m core ingest --workspace W [--catalog F] [--orders F] [--reviews F] [--preset NAME] [--report FILE]
 
-Writes DIR/item_pairs.csv, DIR/category_pairs.csv, DIR/recommendations.csv and, when rows were
-rejected, DIR/rejected_rows.csv. Exit 0 on success (rejected rows are reported on stderr), 2 when
-an input is refused (message names the file, row and column) or DIR is not a folder, 1 on an
-unexpected error.
+``build`` writes DIR/item_pairs.csv, DIR/category_pairs.csv, DIR/recommendations.csv; ``evaluate``
+writes DIR/evaluation.csv (strategy, metric, k, value, ci_low, ci_high); both write DIR/rejected_rows.csv
+when rows were rejected. ``--rules`` applies a merchandising rule set (pins, exclusions, ...) alike.
+Exit 0 on success (rejected rows are reported on stderr), 2 when an input is refused (message names
+the file, row and column) or DIR is not a folder, 1 on an unexpected error.
 """
 from __future__ import annotations
 
@@ -82,13 +86,55 @@ def _read_inputs(args) -> tuple[pd.DataFrame, pd.DataFrame, pd.DataFrame, pd.Dat
     return tables[S.CATALOG], tables[S.ORDERS], reviews, pd.concat(rejects, ignore_index=True)
 
 
-def cmd_build(args) -> int:
+def _embedder(args):
+    """embed(texts, progress) over the packaged (or --model) encoder and the embedding cache."""
     from core.embeddings import Encoder, embed_cached
-    from core.pipeline import BuildSettings, build_model, category_pairs_table, item_pairs_table
-    from core.recommend import CrossCategoryHybrid
     from core.store import make_engine
 
+    encoder = Encoder(args.model)
+    engine = make_engine(args.database) if not args.no_cache else None
+
+    def embed(texts, progress):
+        vecs, n_new = embed_cached(texts, encoder, engine, progress)
+        print(f"embeddings: {n_new:,} texts encoded now, {len(texts) - n_new:,} from the cache", file=sys.stderr)
+        return vecs
+    return embed
+
+
+def _read_rules(args):
+    """The RuleSet of ``--rules FILE`` (JSON as the Rules page downloads it), or None."""
+    import json
+
+    from core.rules import RuleSet
+
+    if not getattr(args, "rules", None):
+        return None
+    path = Path(args.rules)
+    if not path.is_file():
+        raise SchemaError("rules file not found", file=str(path))
+    try:
+        rules = RuleSet.from_json(path.read_text(encoding="utf-8"))
+    except (ValueError, TypeError) as exc:  # json.JSONDecodeError is a ValueError
+        raise SchemaError(f"not a rule set: {exc}", file=str(path)) from None
+    print(f"rules: {rules.name!r} ({rules.summary()})", file=sys.stderr)
+    return rules
+
+
+def _strategy(name: str):
+    from core.recommend import STRATEGIES
+
+    if name not in STRATEGIES:
+        raise SchemaError(f"unknown strategy {name!r} (known: {', '.join(STRATEGIES)})")
+    return STRATEGIES[name]()
+
+
+def cmd_build(args) -> int:
+    from core.pipeline import BuildSettings, build_model, category_pairs_table, item_pairs_table
+    from core.rules import compile_rules
+
     t0 = time.perf_counter()
+    rules = _read_rules(args)
+    rec = _strategy(args.strategy)
     catalog, orders, reviews, rejects = _read_inputs(args)
     out = Path(args.out)
     try:
@@ -97,15 +143,7 @@ def cmd_build(args) -> int:
         print(f"error: cannot create the output folder {str(out)!r}: {exc.strerror or exc}", file=sys.stderr)
         return 2
     settings = BuildSettings(AffinitySettings(min_pair_count=args.min_pair_count), use_text=not args.no_text)
-    embed = None
-    if settings.use_text:
-        encoder = Encoder(args.model)
-        engine = make_engine(args.database) if not args.no_cache else None
-
-        def embed(texts, progress):
-            vecs, n_new = embed_cached(texts, encoder, engine, progress)
-            print(f"embeddings: {n_new:,} texts encoded now, {len(texts) - n_new:,} from the cache", file=sys.stderr)
-            return vecs
+    embed = _embedder(args) if settings.use_text else None
     unknown = orders.loc[~orders[S.PRODUCT_ID].isin(set(catalog[S.PRODUCT_ID])), S.PRODUCT_ID]
     if len(unknown):
         print(f"warning: {len(unknown):,} order lines name {unknown.nunique():,} products missing from the catalog "
@@ -113,13 +151,17 @@ def cmd_build(args) -> int:
     model = build_model(catalog, orders, reviews, settings, embed, progress=_StderrProgress("build"))
     item_pairs_table(model).to_csv(out / "item_pairs.csv", index=False)
     category_pairs_table(model).to_csv(out / "category_pairs.csv", index=False)
-    rec = CrossCategoryHybrid().fit(model)
+    rec.fit(model)
+    if rules is not None:
+        rec.rules = compile_rules(rules, model, catalog, orders)
+        for w in rec.rules.warnings:
+            print(f"  rules warning: {w}", file=sys.stderr)
     progress = _StderrProgress("recommend")
     frames = []
-    for i, c in enumerate(model.customer_ids):
-        frames.append(rec.recommend_frame([c], args.top_k))
-        if i % 100 == 0:
-            progress(i / len(model.customer_ids), f"customer {i + 1:,} of {len(model.customer_ids):,}")
+    ids = list(model.customer_ids)
+    for i in range(0, len(ids), 256):
+        frames.append(rec.recommend_frame(ids[i:i + 256], args.top_k))
+        progress(min(i + 256, len(ids)) / max(len(ids), 1), f"{min(i + 256, len(ids)):,} of {len(ids):,} customers")
     progress(1.0, "recommendations done")
     recs = pd.concat(frames, ignore_index=True) if frames else pd.DataFrame(columns=list(S.RECOMMENDATION_COLUMNS))
     recs.to_csv(out / "recommendations.csv", index=False)
@@ -184,24 +226,73 @@ def cmd_ingest(args) -> int:
     return 0
 
 
+def cmd_evaluate(args) -> int:
+    """Offline evaluation of the strategies on the held-out last orders: DIR/evaluation.csv."""
+    from core.evaluation.offline import evaluate_workspace
+    from core.pipeline import BuildSettings
+
+    t0 = time.perf_counter()
+    rules = _read_rules(args)
+    strategies = None
+    if args.strategies:
+        strategies = {n: _strategy(n) for n in args.strategies}
+    catalog, orders, reviews, rejects = _read_inputs(args)
+    out = Path(args.out)
+    try:
+        out.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        print(f"error: cannot create the output folder {str(out)!r}: {exc.strerror or exc}", file=sys.stderr)
+        return 2
+    settings = BuildSettings(AffinitySettings(min_pair_count=args.min_pair_count), use_text=not args.no_text)
+    embed = _embedder(args) if settings.use_text else None
+    table = evaluate_workspace(catalog, orders, reviews, strategies=strategies, k=args.k, embed=embed,
+                               progress=_StderrProgress("evaluate"), n_boot=args.n_boot, seed=args.seed,
+                               settings=settings, category_level=args.category_level, rules=rules)
+    table.to_csv(out / "evaluation.csv", index=False)
+    if len(rejects):
+        rejects.to_csv(out / "rejected_rows.csv", index=False)
+    for name, why in (table.attrs.get("skipped") or {}).items():
+        print(f"skipped {name}: {why}", file=sys.stderr)
+    wide = table.pivot(index="strategy", columns="metric", values="value")
+    cols = [c for c in ("recall", "ndcg", "new_item_ndcg", "cross_category_recall", "coverage") if c in wide]
+    print(wide[cols].to_string(float_format=lambda v: f"{v:.4f}"), file=sys.stderr)
+    print(f"wrote {out}/evaluation.csv ({len(table):,} rows: {table['strategy'].nunique()} strategies x "
+          f"{table['metric'].nunique()} metrics, k={args.k}) in {time.perf_counter() - t0:.1f} s", file=sys.stderr)
+    return 0
+
+
+def _source_args(p) -> None:
+    src = p.add_mutually_exclusive_group()
+    src.add_argument("--demo", action="store_true", help="use the bundled Instacart demo data")
+    src.add_argument("--catalog", help="catalog file (CSV/TSV/XLSX/Parquet, optionally .gz/.zip)")
+    p.add_argument("--orders", help="order-lines file")
+    p.add_argument("--reviews", help="reviews file (optional)")
+    p.add_argument("--out", required=True, help="output folder")
+    p.add_argument("--min-pair-count", type=int, default=2, help="drop pairs held by fewer baskets (default 2)")
+    p.add_argument("--strict", action="store_true", help="refuse (exit 2) any file with a rejected row")
+    p.add_argument("--no-text", action="store_true", help="skip the language model (co-purchase only)")
+    p.add_argument("--no-cache", action="store_true", help="do not read or write the embedding cache")
+    p.add_argument("--model", help="sentence-transformers model folder (default: packaged all-MiniLM-L6-v2)")
+    p.add_argument("--database", help="SQLAlchemy URL of the embedding cache (default: DATABASE_URL or var/)")
+    p.add_argument("--rules", help="merchandising rule set, JSON as the Rules page downloads it")
+
+
 def build_parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(prog="python -m core", description="Cross-Sell Studio, headless.")
     sub = p.add_subparsers(dest="command", required=True)
     b = sub.add_parser("build", help="affinity graph and recommendations from files")
-    src = b.add_mutually_exclusive_group()
-    src.add_argument("--demo", action="store_true", help="use the bundled Instacart demo data")
-    src.add_argument("--catalog", help="catalog file (CSV/TSV/XLSX/Parquet, optionally .gz/.zip)")
-    b.add_argument("--orders", help="order-lines file")
-    b.add_argument("--reviews", help="reviews file (optional)")
-    b.add_argument("--out", required=True, help="output folder")
-    b.add_argument("--min-pair-count", type=int, default=2, help="drop pairs held by fewer baskets (default 2)")
+    _source_args(b)
     b.add_argument("--top-k", type=int, default=10, help="recommendations per customer (default 10)")
-    b.add_argument("--strict", action="store_true", help="refuse (exit 2) any file with a rejected row")
-    b.add_argument("--no-text", action="store_true", help="skip the language model (co-purchase only)")
-    b.add_argument("--no-cache", action="store_true", help="do not read or write the embedding cache")
-    b.add_argument("--model", help="sentence-transformers model folder (default: packaged all-MiniLM-L6-v2)")
-    b.add_argument("--database", help="SQLAlchemy URL of the embedding cache (default: DATABASE_URL or var/)")
+    b.add_argument("--strategy", default="hybrid", help="strategy for recommendations.csv (default: hybrid)")
     b.set_defaults(func=cmd_build)
+    e = sub.add_parser("evaluate", help="offline evaluation of every strategy on the held-out last orders")
+    _source_args(e)
+    e.add_argument("--k", type=int, default=10, help="list length K (default 10)")
+    e.add_argument("--strategies", nargs="+", help="strategy names (default: all)")
+    e.add_argument("--n-boot", type=int, default=1000, help="bootstrap resamples for the 95%% intervals")
+    e.add_argument("--seed", type=int, default=0, help="bootstrap seed")
+    e.add_argument("--category-level", type=int, help="category level of the cross-category metrics")
+    e.set_defaults(func=cmd_evaluate)
     g = sub.add_parser("ingest", help="import files into a workspace of the database")
     g.add_argument("--workspace", required=True, help="workspace name (created if missing)")
     g.add_argument("--catalog", help="catalog file")
@@ -221,6 +312,10 @@ def main(argv=None) -> int:
     args = parser.parse_args(argv)
     if getattr(args, "top_k", 1) < 1:
         parser.error("--top-k must be >= 1")
+    if getattr(args, "k", 1) < 1:
+        parser.error("--k must be >= 1")
+    if getattr(args, "n_boot", 1) < 1:
+        parser.error("--n-boot must be >= 1")
     if getattr(args, "min_pair_count", 1) < 1:
         parser.error("--min-pair-count must be >= 1")
     out = getattr(args, "out", None)
