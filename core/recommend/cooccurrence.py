@@ -125,13 +125,14 @@ class ItemCooccurrence(Strategy):
     def _scores(self, hist, counts, prepared=None):
         m, s, c = self.model, self.similarity_, self.cooccurrence_
         scores = prepared if prepared is not None else self._prepare([(hist, counts)])[0]
-        weight = dict(zip(hist.tolist(), np.asarray(counts, dtype=np.float64).tolist()))
+        weight = np.zeros(m.n_items)
+        weight[hist] = counts
         label = {"jaccard": "jaccard", "lift": "lift", "counts": "baskets"}[self.similarity]
 
         def reason(j):
             lo, hi = s.indptr[j], s.indptr[j + 1]          # S is symmetric: row j = column j
             nb, val = s.indices[lo:hi], s.data[lo:hi]
-            w = np.array([weight.get(int(h), 0.0) for h in nb])
+            w = weight[nb]
             best = int(np.argmax(w * val))
             h = int(nb[best])
             n_hj = int(c[h, j])

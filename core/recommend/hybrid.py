@@ -84,11 +84,13 @@ class CrossCategoryHybrid(Strategy):
         scores = w.affinity * a / a_max + w.text * t_pos + w.popularity * self._pop
         scores = np.where(reachable, scores, -np.inf)
 
+        # which bought item gives the largest weighted affinity to each item (first on ties), for the reasons
+        anchor = np.asarray(rows.multiply(c[:, None]).tocsr().argmax(axis=0)).ravel() if rows.nnz else None
+
         def reason(j):
             parts = []
             if a[j] > 0:
-                col = np.asarray(rows[:, j].toarray()).ravel() * c
-                h = hist[int(np.argmax(col))]
+                h = hist[anchor[j]]
                 n = int(m.pair_count[h, j])
                 lift = float(m.lift[h, j])
                 verdict = "" if lift > 1 else " (no more often than chance: shown for popularity)"

@@ -18,13 +18,14 @@ class LiftOnly(Strategy):
         m = self.model
         rows = m.lift[hist]
         scores = np.full(m.n_items, -np.inf)
+        best = np.zeros(m.n_items, dtype=np.int64)
         if rows.nnz:
             dense_max = rows.max(axis=0).toarray().ravel()
             scores = np.where(dense_max > 0, dense_max, -np.inf)
+            best = np.asarray(rows.argmax(axis=0)).ravel()     # which bought item gives the max (first on ties)
 
         def reason(j):
-            col = m.lift[hist, j].toarray().ravel()
-            h = hist[int(np.argmax(col))]
+            h = hist[best[j]]
             n = int(m.pair_count[h, j])
-            return f"bought {m.describe_item(h)}; {n} baskets hold both, lift {col.max():.1f}"
+            return f"bought {m.describe_item(h)}; {n} baskets hold both, lift {scores[j]:.1f}"
         return scores, reason
