@@ -195,3 +195,54 @@ def test_cluster_bad_arguments(kwargs, match):
     shares = pd.DataFrame(np.eye(3)[np.arange(30) % 3], columns=list("abc"))
     with pytest.raises(ValueError, match=match):
         cluster_customers(shares, **kwargs)
+
+
+def test_instacart_fixture_buckets_and_segments(instacart_dir):
+    orders = pd.read_csv(instacart_dir / "orders.csv", dtype={"order_id": str, "product_id": str,
+                                                                "customer_id": str})
+    catalog = pd.read_csv(instacart_dir / "catalog.csv", dtype={"product_id": str})
+    sh = category_shares_over_time(orders, catalog, level=1, by_customer=True, orders_per_bucket=5)
+    assert sh.attrs["period_kind"] == "order_number"
+    np.testing.assert_allclose(sh.groupby(["customer_id", "period"])["share"].sum(), 1.0)
+    # every customer has one bucket per 5 order numbers they reached (ceil(max order_number / 5) here, as the
+    # fixture keeps whole histories)
+    n_buckets = sh.groupby("customer_id")["period"].nunique()
+    expect = np.ceil(orders.groupby("customer_id")["order_number"].max() / 5).astype(int)
+    assert n_buckets.sort_index().tolist() == expect.sort_index().tolist()
+    r = rfm_scores(rfm_table(orders, catalog))
+    assert r.attrs["recency_unit"] == "orders" and r["monetary"].isna().all()
+    assert set(r["segment"]) <= {name for name, _, _ in RFM_SEGMENTS} and (r["segment"] != "").all()
+    assert r["frequency"].sum() == orders["order_id"].nunique()
+
+
+def test_online_retail_rfm_matches_a_plain_computation():
+    """RFM on the real UCI Online Retail invoices (Chen, Sain & Guo 2012 segment this very data by RFM),
+    checked customer by customer against a plain per-customer computation."""
+    from core.paths import shared_dir
+
+    path = shared_dir() / "datasets/online_retail/online_retail.parquet"
+    if not path.is_file():
+        pytest.skip(f"{path} not found")
+    d = pd.read_parquet(path)
+    d = d[d["CustomerID"].notna() & (d["Quantity"] > 0) & ~d["InvoiceNo"].str.startswith("C")]
+    keep = d["CustomerID"].drop_duplicates().sample(300, random_state=0)
+    d = d[d["CustomerID"].isin(keep)]
+    orders = pd.DataFrame({"order_id": d["InvoiceNo"], "product_id": d["StockCode"],
+                           "customer_id": d["CustomerID"].astype(int).astype(str), "quantity": d["Quantity"],
+                           "price": d["UnitPrice"], "ordered_at": d["InvoiceDate"]})
+    r = rfm_scores(rfm_table(orders, as_of="2011-12-10")).set_index("customer_id")
+    assert len(r) == 300
+    for cid in r.index[::30]:
+        mine = orders[orders["customer_id"] == cid]
+        priced = mine[mine["price"] > 0]
+        assert r.loc[cid, "frequency"] == mine["order_id"].nunique()
+        assert r.loc[cid, "monetary"] == pytest.approx((priced["quantity"] * priced["price"]).sum())
+        days = (pd.Timestamp("2011-12-10") - mine["ordered_at"].max()).total_seconds() / 86400
+        assert r.loc[cid, "recency"] == pytest.approx(days)
+    # quintiles: about a fifth of the customers in each recency score (recency has few ties)
+    counts = r["R"].value_counts().sort_index()
+    assert counts.index.tolist() == [1, 2, 3, 4, 5] and counts.between(50, 70).all()
+    # champions bought more recently and more often than hibernating customers, on average
+    g = r.groupby("segment")[["recency", "frequency"]].mean()
+    assert g.loc["Champions", "recency"] < g.loc["Hibernating", "recency"]
+    assert g.loc["Champions", "frequency"] > g.loc["Hibernating", "frequency"]
