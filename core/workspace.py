@@ -11,10 +11,13 @@ from sqlalchemy import select
 from sqlalchemy.engine import Engine
 
 from core import schema as S
-from core.ingest import ReadResult, ValidationResult, load_table, read_table, validate_table
-from core.ingest.clean import CleaningSettings, classify_lines, cleaning_report
+from core.ingest import ReadResult, load_table, read_table
+from core.ingest.clean import CleaningSettings, CleaningTally, classify_lines
+from core.ingest.read import DEFAULT_CHUNK_ROWS, Rescan, read_chunks
+from core.ingest.validate import TableValidator, ValidationResult
 from core.ingest.presets import _EMAIL, apply_preset, hash_email
-from core.store import ImportOutcome, import_result, load_workspace
+from core.store import ImportOutcome, load_workspace
+from core.store.repo import import_stream
 from core.store.repo import catalog_titles, personal_data_salt
 from core.store.models import Workspace
 from core.store.repo import content_hash
@@ -73,8 +76,17 @@ def _apply_builtin(read: ReadResult, preset: str, salt: str) -> ReadResult:
 
 def import_files(engine: Engine, workspace: str, files: dict, mappings: dict | None = None,
                  reads: dict | None = None, presets: dict | None = None,
-                 cleaning: CleaningSettings | None = None, options: dict | None = None) -> list[FileReport]:
+                 cleaning: CleaningSettings | None = None, options: dict | None = None, *,
+                 chunk_rows: int | None = DEFAULT_CHUNK_ROWS) -> list[FileReport]:
     """Validate, clean and import files, catalog first (order lines are classified against it).
+
+    CSV/TSV files (also in .gz/.zip) stream: a first pass over the file's records decides each
+    numeric column's decimal separator and each date column's day/month order from all values; a
+    second pass parses, validates, cleans and writes ``chunk_rows`` records at a time, all inside one
+    database transaction (:func:`core.store.repo.import_stream`). Reports, counts and stored rows
+    are the same as with the whole file in one chunk; memory beyond the file's bytes and text is
+    bounded by the chunk. XLSX and Parquet files, files given in ``reads`` and files with a built-in
+    preset (which groups rows across the file, e.g. Shopify variants) are handled whole.
 
     Parameters
     ----------
@@ -94,15 +106,19 @@ def import_files(engine: Engine, workspace: str, files: dict, mappings: dict | N
     options : dict, optional
         ``{kind: {"decimal": "," | ".", "dayfirst": bool}}``: the user's answer where a file's number
         or date format is ambiguous (see ``core.ingest.validate.validate_table``).
+    chunk_rows : int >= 1 or None, default 200,000
+        Records per chunk of a streamed file; None: the whole file in one chunk.
 
     Returns
     -------
-    list of FileReport, in import order.
+    list of FileReport, in import order. For a streamed file ``validation.valid`` is empty (the
+    rows are in the database) and ``validation.rows_loaded`` counts them; a file handled whole
+    keeps its valid rows there.
 
     Raises
     ------
     ValueError
-        An unknown kind.
+        An unknown kind, or ``chunk_rows`` < 1.
     SchemaError / MappingError
         A file is refused as a whole (nothing of it is written; files imported before it stay).
     """
@@ -115,26 +131,74 @@ def import_files(engine: Engine, workspace: str, files: dict, mappings: dict | N
         if kind not in files or files[kind] is None:
             continue
         name, data = files[kind]
-        read = (reads or {}).get(kind) or read_table(data, name)
         preset = (presets or {}).get(kind)
-        if preset:
-            read = _apply_builtin(read, preset, salt)
-        result = validate_table(read, kind, name, None if preset else (mappings or {}).get(kind),
-                                **{k: v for k, v in (options or {}).get(kind, {}).items() if v is not None})
-        del read  # the raw text cells: the largest object of a big import, no longer needed
-        valid = _hash_emails(result.valid, salt)
-        counts = None
+        given = (reads or {}).get(kind)
+        if given is not None or preset:
+            read = given or read_table(data, name)
+            if preset:
+                read = _apply_builtin(read, preset, salt)
+            table = _Whole(read)
+        else:
+            table = read_chunks(data, name, chunk_rows)
+        opts = {k: v for k, v in (options or {}).get(kind, {}).items() if v is not None}
+        mapping = None if preset else (mappings or {}).get(kind)
+        # pass 1: the decisions that need every value of the file (decimal separators, date orders)
+        while True:
+            validator = TableValidator(table.columns, kind, name, mapping, **opts)
+            try:
+                for chunk in table:
+                    validator.scan(chunk)
+                break
+            except Rescan:  # the fast CSV reader gave way to the stdlib one: scan again
+                continue
+        validator.decide()
+        catalog = None
         if kind == S.ORDERS:
             catalog = catalog_titles(engine, workspace)
-            classes = classify_lines(valid, catalog if len(catalog) else None, cleaning)
-            valid = valid.assign(**{S.LINE_TYPE: classes.astype(object).to_numpy()})
-            counts = cleaning_report(classes, valid)
-        result = replace(result, valid=valid)
-        report = {"warnings": list(result.warnings), "cleaning": counts, "preset": preset,
-                  "number_format": result.number_format, "date_format": result.date_format}
-        outcome = import_result(engine, workspace, result, content_hash(data), report=report)
-        reports.append(FileReport(result, outcome, counts))
+            catalog = catalog if len(catalog) else None
+        tally = CleaningTally()
+        keep = [] if not table.streams else None  # a file handled whole keeps its valid rows for the report
+        done = {}
+
+        def chunks():
+            # pass 2, consumed by import_stream inside its transaction
+            for chunk in table:
+                valid = _hash_emails(validator.validate(chunk), salt)
+                if kind == S.ORDERS:
+                    classes = classify_lines(valid, catalog, cleaning)
+                    valid = valid.assign(**{S.LINE_TYPE: classes.astype(object).to_numpy()})
+                    tally.add(classes, valid)
+                if keep is not None:
+                    keep.append(valid)
+                yield valid
+
+        def finish():
+            valid = None if keep is None else (keep[0] if len(keep) == 1 else pd.concat(keep, ignore_index=True))
+            result = validator.result(valid, table.encoding, table.delimiter)
+            counts = tally.report() if kind == S.ORDERS else None
+            report = {"warnings": list(result.warnings), "cleaning": counts, "preset": preset,
+                      "number_format": result.number_format, "date_format": result.date_format}
+            done.update(result=result, counts=counts)
+            return result, report
+
+        outcome = import_stream(engine, workspace, kind, content_hash(data), chunks(), finish)
+        reports.append(FileReport(done["result"], outcome, done["counts"]))
+        del table
     return reports
+
+
+class _Whole:
+    """One ReadResult as a one-chunk table (a file handled whole: given parsed, or with a preset)."""
+
+    streams = False
+
+    def __init__(self, read: ReadResult):
+        self.read = read
+        self.columns = list(read.frame.columns)
+        self.encoding, self.delimiter = read.encoding, read.delimiter
+
+    def __iter__(self):
+        yield self.read
 
 
 def ensure_demo(engine: Engine) -> bool:

@@ -329,6 +329,74 @@ def cleaning_report(classes: pd.Series, orders: pd.DataFrame | None = None, *, o
     return report
 
 
+class CleaningTally:
+    """:func:`cleaning_report` over order lines classified chunk by chunk: the same dict as one call on
+    all the lines, with memory bounded by the distinct orders and products, not the lines.
+
+    Parameters
+    ----------
+    order_col, item_col, customer_col : str
+        As :func:`cleaning_report`.
+
+    Examples
+    --------
+    >>> orders = pd.DataFrame({"order_id": ["1", "1", "C2"], "product_id": ["A", "A", "A"],
+    ...                        "customer_id": [None, None, "7"]})
+    >>> tally = CleaningTally()
+    >>> for part in (orders.iloc[:1], orders.iloc[1:]):
+    ...     tally.add(classify_lines(part), part)
+    >>> tally.report() == cleaning_report(classify_lines(orders), orders)
+    True
+    """
+
+    def __init__(self, *, order_col: str = S.ORDER_ID, item_col: str = S.PRODUCT_ID,
+                 customer_col: str = S.CUSTOMER_ID):
+        self.order_col, self.item_col, self.customer_col = order_col, item_col, customer_col
+        self._counts = dict.fromkeys(LINE_CLASSES, 0)
+        self._lines = self._without_customer = self._repeated = 0
+        self._orders: dict = {}  # order id text -> code
+        self._items: dict = {}   # product id text -> code
+        self._baskets: set = set()  # codes of orders with a product line
+        self._pairs = np.empty(0, dtype=np.int64)  # sorted (order code << 32 | item code) seen so far
+
+    @staticmethod
+    def _codes(values: pd.Series, known: dict) -> np.ndarray:
+        codes, uniques = pd.factorize(values.to_numpy(dtype=object), use_na_sentinel=False)
+        return np.asarray([known.setdefault(u, len(known)) for u in uniques], dtype=np.int64)[codes] \
+            if len(uniques) else np.empty(0, dtype=np.int64)
+
+    def add(self, classes: pd.Series, orders: pd.DataFrame) -> None:
+        """Count one chunk: ``classes`` from :func:`classify_lines` on ``orders`` (chunks in file order)."""
+        classes = _check_classes(classes, orders)
+        _require(orders, "orders", [self.order_col, self.item_col])
+        counts = classes.astype(object).value_counts()
+        for c in LINE_CLASSES:
+            self._counts[c] += int(counts.get(c, 0))
+        self._lines += len(classes)
+        is_product = (classes.astype(object) == PRODUCT).to_numpy()
+        kept = orders[is_product]
+        if self.customer_col in orders.columns:
+            self._without_customer += int(_missing(kept[self.customer_col]).sum())
+        else:
+            self._without_customer += int(is_product.sum())
+        o_text = _as_text(kept[self.order_col])
+        o = self._codes(o_text, self._orders)
+        i = self._codes(_as_text(kept[self.item_col]), self._items)
+        keys = (o << 32) | i
+        seen_before = np.isin(keys, self._pairs, assume_unique=False)
+        self._repeated += int((pd.Series(keys).duplicated().to_numpy() | seen_before).sum())
+        self._pairs = np.union1d(self._pairs, keys)
+        self._baskets.update(o[o_text.notna().to_numpy()].tolist())
+
+    def report(self) -> dict:
+        """The :func:`cleaning_report` dict (with ``orders``) of all lines added so far."""
+        out = {"lines": self._lines}
+        out.update(self._counts)
+        out.update(lines_without_customer=self._without_customer, repeated_in_order=self._repeated,
+                   baskets=len(self._baskets))
+        return out
+
+
 def basket_lines(orders: pd.DataFrame, classes: pd.Series, *, order_col: str = S.ORDER_ID,
                  item_col: str = S.PRODUCT_ID, quantity_col: str = S.QUANTITY) -> pd.DataFrame:
     """The product lines, one row per (order, product): what baskets are built from.

@@ -165,12 +165,15 @@ def _insert_frame(conn, model, frame: pd.DataFrame, columns, wid: int) -> None:
             conn.exec_driver_sql(head + row, list(zip(*(v[whole:] for v in values))))
 
 
-def _existing(conn, model, wid: int, key: str, keys: list, columns) -> pd.DataFrame:
+def _existing(conn, model, wid: int, key: str, keys: list, columns, max_id: int | None = None) -> pd.DataFrame:
+    """Stored rows of ``model`` whose ``key`` is in ``keys`` (and whose id is <= ``max_id`` when given)."""
     col = getattr(model, key)
     rows = []
     for i in range(0, len(keys), _CHUNK):
-        rows += conn.execute(select(*[getattr(model, c) for c in columns]).where(
-            model.workspace_id == wid, col.in_(keys[i:i + _CHUNK]))).all()
+        where = [model.workspace_id == wid, col.in_(keys[i:i + _CHUNK])]
+        if max_id is not None:
+            where.append(model.id <= max_id)
+        rows += conn.execute(select(*[getattr(model, c) for c in columns]).where(*where)).all()
     return pd.DataFrame(rows, columns=list(columns))
 
 
@@ -200,14 +203,7 @@ def import_result(engine: Engine, workspace: str, result: ValidationResult, dige
                   report: dict | None = None) -> ImportOutcome:
     """Write a validated file into ``workspace`` in one transaction (all of it or nothing).
 
-    * catalog: upsert by product_id (added / changed / unchanged products are counted; unchanged
-      rows are not rewritten);
-    * orders: the lines of each order_id in the file replace the stored lines of that order;
-    * reviews: appended, except rows identical (product_id, text, rating, customer_id, created_at)
-      to a stored review.
-
-    Importing bytes that are already the latest import of this kind is skipped; re-importing an
-    older file after a newer one applies it again (its content is what the user wants now).
+    :func:`import_stream` with ``result.valid`` as the only chunk; see there for what is written.
 
     Parameters
     ----------
@@ -226,77 +222,204 @@ def import_result(engine: Engine, workspace: str, result: ValidationResult, dige
     -------
     ImportOutcome
     """
+    return import_stream(engine, workspace, result.kind, digest, [result.valid], lambda: (result, report))
+
+
+def import_stream(engine: Engine, workspace: str, kind: str, digest: str, chunks, finish) -> ImportOutcome:
+    """Write a file's valid rows, given chunk by chunk, into ``workspace`` in one transaction.
+
+    * catalog: upsert by product_id (added / changed / unchanged products are counted; unchanged
+      rows are not rewritten);
+    * orders: the lines of each order_id in the file replace the stored lines of that order (an
+      order whose lines are all identical to the stored ones is unchanged and not rewritten);
+    * reviews: appended, except rows identical (product_id, text, rating, customer_id, created_at)
+      to a review stored before this import.
+
+    Importing bytes that are already the latest import of this kind is skipped (the chunks are still
+    consumed, so the caller's validation completes; nothing is written); re-importing an older file
+    after a newer one applies it again (its content is what the user wants now). The chunks are
+    consumed inside the transaction: an exception from them (or a killed process) leaves the database
+    as it was.
+
+    Memory: one chunk at a time, plus the file's distinct order ids (orders) or product ids of
+    unknown products; an orders file into a workspace that already holds orders is written first
+    and then reconciled order by order in the database (500 orders at a time).
+
+    Parameters
+    ----------
+    engine : Engine
+    workspace : str
+        Created if missing.
+    kind : {'catalog', 'orders', 'reviews'}
+    digest : str
+        :func:`content_hash` of the uploaded bytes.
+    chunks : iterable of pandas.DataFrame
+        The valid rows (``ValidationResult.valid`` columns, plus ``line_type`` for orders), in file
+        order; product ids are unique across a catalog's chunks (validation rejects duplicates).
+    finish : callable
+        Called once after the last chunk; returns ``(ValidationResult, report dict or None)`` for the
+        import log (counts, encoding, mapping, warnings).
+
+    Returns
+    -------
+    ImportOutcome
+
+    Raises
+    ------
+    ValueError
+        Unknown ``kind``.
+    """
+    if kind not in _TABLES:
+        raise ValueError(f"kind must be one of {S.KINDS}, got {kind!r}")
     wid = ensure_workspace(engine, workspace)
-    model = _TABLES[result.kind]
-    frame = result.valid
-    columns = list(S.COLUMNS[result.kind]) + ([S.LINE_TYPE] if S.LINE_TYPE in frame.columns else [])
-    replaced = 0
+    model = _TABLES[kind]
+    key = {S.CATALOG: S.PRODUCT_ID, S.ORDERS: S.ORDER_ID}.get(kind)
+    replaced = n_added = n_changed = n_same = n_rows = 0
     with engine.begin() as conn:
+        _tune(conn)
         latest = conn.execute(select(ImportLog.content_hash).where(
-            ImportLog.workspace_id == wid, ImportLog.kind == result.kind).order_by(ImportLog.id.desc()).limit(1)).scalar()
+            ImportLog.workspace_id == wid, ImportLog.kind == kind).order_by(ImportLog.id.desc()).limit(1)).scalar()
         if latest == digest:
-            return ImportOutcome(result.kind, result.file, True, 0, 0, _unknown_products(conn, wid))
+            for _ in chunks:
+                pass
+            result, _ = finish()
+            return ImportOutcome(kind, result.file, True, 0, 0, _unknown_products(conn, wid))
         # an older import of the same bytes is re-applied: its log row moves to the top
-        conn.execute(delete(ImportLog).where(ImportLog.workspace_id == wid, ImportLog.kind == result.kind,
+        conn.execute(delete(ImportLog).where(ImportLog.workspace_id == wid, ImportLog.kind == kind,
                                              ImportLog.content_hash == digest))
-        has_rows = conn.execute(select(func.count()).select_from(model).where(model.workspace_id == wid)).scalar()
-        key = {S.CATALOG: S.PRODUCT_ID, S.ORDERS: S.ORDER_ID}.get(result.kind)
-        if key is not None:
-            if has_rows and len(frame):
-                added, changed, same = _diff_by_key(conn, model, wid, frame, key, [c for c in columns if c != "workspace_id"])
-            else:
-                added, changed, same = set(pd.unique(frame[key])) if len(frame) else set(), set(), set()
-            write = frame[frame[key].isin(added | changed)] if has_rows else frame  # nothing stored: all new
-            stale = list(changed)
-            col = getattr(model, key)
-            for i in range(0, len(stale), _CHUNK):
-                replaced += conn.execute(delete(model).where(model.workspace_id == wid,
-                                                             col.in_(stale[i:i + _CHUNK]))).rowcount
-            n_added, n_changed, n_same = len(added), len(changed), len(same)
-        else:
+        has_rows = conn.execute(select(model.workspace_id).where(model.workspace_id == wid).limit(1)).first() \
+            is not None
+        # rows stored before this import have ids <= last_id (orders, reviews)
+        last_id = None if kind == S.CATALOG else conn.execute(
+            select(func.max(model.id)).where(model.workspace_id == wid)).scalar() or 0
+        keys: set = set()      # orders: the file's order ids
+        compared = list(S.COLUMNS[kind])  # the columns that tell a changed order from an unchanged one
+        unknown: dict = {}     # first orders import: product id -> product lines, for products not in the catalog
+        known = (set(conn.execute(select(Product.product_id).where(Product.workspace_id == wid)).scalars())
+                 if kind == S.ORDERS and not has_rows else None)
+        for frame in chunks:
+            if not len(frame):
+                continue
+            n_rows += len(frame)
+            columns = list(S.COLUMNS[kind]) + ([S.LINE_TYPE] if S.LINE_TYPE in frame.columns else [])
+            compared = columns
             write = frame
-            if has_rows and len(frame):
-                sig_cols = [c for c in S.REVIEWS_COLUMNS]
-                old = _existing(conn, model, wid, S.PRODUCT_ID, pd.unique(frame[S.PRODUCT_ID]).tolist(), sig_cols)
-                known = set(_comparable(old, sig_cols))
-                dup = _comparable(frame, sig_cols).isin(known).to_numpy()
-                write = frame[~dup]
-            n_added, n_changed, n_same = len(write), 0, len(frame) - len(write)
-        _insert_frame(conn, model, write, columns, wid)
+            if kind == S.CATALOG:
+                if has_rows:
+                    added, changed, same = _diff_by_key(conn, model, wid, frame, key, columns)
+                    write = frame[frame[key].isin(added | changed)]
+                    stale = list(changed)
+                    for i in range(0, len(stale), _CHUNK):
+                        replaced += conn.execute(delete(model).where(
+                            model.workspace_id == wid, model.product_id.in_(stale[i:i + _CHUNK]))).rowcount
+                    n_added, n_changed, n_same = n_added + len(added), n_changed + len(changed), n_same + len(same)
+                else:
+                    n_added += len(frame)
+            elif kind == S.ORDERS:
+                keys.update(pd.unique(frame[key]).tolist())
+                if known is not None:
+                    _count_unknown(frame, known, unknown)
+            elif has_rows:
+                sig_cols = list(S.REVIEWS_COLUMNS)
+                old = _existing(conn, model, wid, S.PRODUCT_ID, pd.unique(frame[S.PRODUCT_ID]).tolist(), sig_cols,
+                                max_id=last_id)
+                known_sig = set(_comparable(old, sig_cols))
+                write = frame[~_comparable(frame, sig_cols).isin(known_sig).to_numpy()]
+            if kind == S.REVIEWS:
+                n_added, n_same = n_added + len(write), n_same + len(frame) - len(write)
+            _insert_frame(conn, model, write, columns, wid)
+        if kind == S.ORDERS:
+            if has_rows:
+                n_added, n_changed, n_same, replaced = _reconcile_orders(conn, wid, sorted(keys), last_id,
+                                                                       compared)
+            else:
+                n_added = len(keys)
+        result, report = finish()
         conn.execute(insert(ImportLog).values(
-            workspace_id=wid, kind=result.kind, file_name=result.file, content_hash=digest,
+            workspace_id=wid, kind=kind, file_name=result.file, content_hash=digest,
             rows_read=result.rows_read, rows_loaded=result.rows_loaded, rows_rejected=result.rows_rejected,
             encoding=result.encoding, delimiter=result.delimiter, added=n_added, changed=n_changed,
             unchanged=n_same, mapping=json.dumps(result.mapping, ensure_ascii=False),
             report=json.dumps(report or {"warnings": list(result.warnings)}, ensure_ascii=False, default=str)))
-        # the first order lines of a workspace are all in memory: counted there, not by a full scan
-        unknown = _unknown_products(conn, wid, write if result.kind == S.ORDERS and not has_rows else None)
-    return ImportOutcome(result.kind, result.file, False, len(frame), int(replaced), unknown, n_added, n_changed,
-                         n_same)
+        # the first order lines of a workspace were counted while written, not by a full scan
+        unknown = _unknown_products(conn, wid, unknown if known is not None else None)
+    return ImportOutcome(kind, result.file, False, n_rows, int(replaced), unknown, n_added, n_changed, n_same)
 
 
-def _unknown_products(conn, wid: int, lines: pd.DataFrame | None = None) -> pd.DataFrame:
+def _tune(conn) -> None:
+    """Per-transaction settings for a bulk write. SQLite: a larger page cache (64 MiB) and temp
+    tables in memory for this connection; the journal (WAL) and ``synchronous`` stay as
+    :func:`core.store.db.make_engine` set them, so a committed import survives a crash and a killed
+    one leaves nothing."""
+    if conn.dialect.name == "sqlite":
+        conn.exec_driver_sql("PRAGMA cache_size=-65536")
+        conn.exec_driver_sql("PRAGMA temp_store=MEMORY")
+
+
+def _count_unknown(lines: pd.DataFrame, known: set, into: dict) -> None:
+    """Add the product lines (line_type missing, product or not_in_catalog) of products not in ``known``
+    to ``into`` ({product id: lines})."""
+    ids = lines[S.PRODUCT_ID]
+    mask = ~ids.isin(known)
+    if S.LINE_TYPE in lines:
+        mask &= lines[S.LINE_TYPE].isna() | lines[S.LINE_TYPE].isin((S.PRODUCT_LINE, "not_in_catalog"))
+    counts = ids[mask.to_numpy()].value_counts(sort=False)
+    for pid, n in zip(counts.index.tolist(), counts.to_numpy().tolist()):
+        into[pid] = into.get(pid, 0) + n
+
+
+def _reconcile_orders(conn, wid: int, keys: list, last_id: int, cols: list) -> tuple[int, int, int, int]:
+    """After an orders file's lines were inserted next to the stored ones (ids > ``last_id``): per order
+    id in ``keys``, keep the stored lines when the file's lines are the same in ``cols`` (deleting the
+    new copies), else delete the stored ones. Returns ``(added, changed, unchanged, stored lines replaced)``."""
+    added = changed = same = replaced = 0
+    for i in range(0, len(keys), _CHUNK):
+        part = keys[i:i + _CHUNK]
+        rows = conn.execute(select(OrderLine.id, *[getattr(OrderLine, c) for c in cols]).where(
+            OrderLine.workspace_id == wid, OrderLine.order_id.in_(part))).all()
+        frame = pd.DataFrame(rows, columns=["id", *cols])
+        is_old = (frame["id"] <= last_id).to_numpy()
+        old, new = frame[is_old], frame[~is_old]
+        if old.empty:
+            added += len(part)
+            continue
+        sig = _comparable(frame, cols)
+
+        def signatures(rows_of):
+            return sig[rows_of.index].groupby(rows_of[S.ORDER_ID].to_numpy()).agg(
+                lambda s: tuple(sorted(s, key=repr)))
+
+        old_sig, new_sig = signatures(old), signatures(new)
+        unchanged = [k for k in old_sig.index if k in new_sig.index and old_sig[k] == new_sig[k]]
+        stale = [k for k in old_sig.index if k in new_sig.index and k not in set(unchanged)]
+        added += len(set(new_sig.index) - set(old_sig.index))
+        changed += len(stale)
+        same += len(unchanged)
+        if unchanged:
+            conn.execute(delete(OrderLine).where(OrderLine.workspace_id == wid, OrderLine.id > last_id,
+                                                 OrderLine.order_id.in_(unchanged)))
+        if stale:
+            replaced += conn.execute(delete(OrderLine).where(OrderLine.workspace_id == wid, OrderLine.id <= last_id,
+                                                             OrderLine.order_id.in_(stale))).rowcount
+    return added, changed, same, replaced
+
+
+def _unknown_products(conn, wid: int, counts: dict | None = None) -> pd.DataFrame:
     """Product ids of product lines (line_type missing, product or not_in_catalog) that the catalog lacks,
     with their number of lines, most lines first (ties by product_id).
 
-    ``lines``: the workspace's order lines when they are exactly these (its first orders import),
-    counted in memory; otherwise the database counts them.
+    ``counts``: ``{product id: lines}`` already counted (a workspace's first orders import, counted while
+    written, see :func:`_count_unknown`); otherwise the database counts them.
     """
     kept = (S.PRODUCT_LINE, "not_in_catalog")
-    if lines is None:
+    if counts is None:
         known = select(Product.product_id).where(Product.workspace_id == wid)
         is_product = or_(OrderLine.line_type.is_(None), OrderLine.line_type.in_(kept))
         rows = conn.execute(select(OrderLine.product_id, func.count()).where(
             OrderLine.workspace_id == wid, is_product, OrderLine.product_id.not_in(known))
             .group_by(OrderLine.product_id)).all()
     else:
-        known = set(conn.execute(select(Product.product_id).where(Product.workspace_id == wid)).scalars())
-        ids = lines[S.PRODUCT_ID]
-        mask = ~ids.isin(known)
-        if S.LINE_TYPE in lines:
-            mask &= lines[S.LINE_TYPE].isna() | lines[S.LINE_TYPE].isin(kept)
-        counts = ids[mask.to_numpy()].value_counts(sort=False)
-        rows = list(zip(counts.index.tolist(), counts.to_numpy().tolist()))
+        rows = list(counts.items())
     # sorted here, not in SQL: the same order on every database (PostgreSQL collations differ)
     rows.sort(key=lambda r: (-r[1], r[0]))
     return pd.DataFrame(rows, columns=[S.PRODUCT_ID, "lines"])
