@@ -194,7 +194,8 @@ def category_shares_over_time(orders: pd.DataFrame, catalog: pd.DataFrame, level
         [customer_id,] period (label: '2011-03' or 'orders 1-5'), period_start (Timestamp, or the bucket's
         first order number), category, lines, share (in [0, 1]; sums to 1 within each period [and customer]);
         sorted by [customer_id,] period_start, share descending. ``attrs['period_kind']`` is 'month' (or the
-        freq), 'order_number' or 'order_position'.
+        freq), 'order_number' or 'order_position'. Lines without a date (or without an order number, when
+        numbers are used) are left out.
 
     Raises
     ------
@@ -373,7 +374,8 @@ def rfm_scores(rfm: pd.DataFrame) -> pd.DataFrame:
     R: low recency (recent) = 5; F and M: high = 5 (:func:`quintile_scores`). M is <NA> when monetary is
     unknown. ``rfm`` code: 'RFM' digits, e.g. '545' ('54-' without monetary). ``segment``: the (R, F) cell of
     :data:`RFM_SEGMENTS` (Champions, Loyal, Potential loyalists, New, Promising, Need attention, About to
-    sleep, Can't lose them, At risk, Hibernating).
+    sleep, Can't lose them, At risk, Hibernating); None where R is unknown (a customer whose lines carry no
+    date while others do).
 
     Returns
     -------
@@ -385,7 +387,7 @@ def rfm_scores(rfm: pd.DataFrame) -> pd.DataFrame:
     out["M"] = pd.array(quintile_scores(out["monetary"]), dtype="Int64")
     r, f = out["R"].astype(str), out["F"].astype(str)
     out["rfm"] = r + f + out["M"].astype(str).where(out["M"].notna(), "-")
-    seg = np.full(len(out), "", dtype=object)
+    seg = np.full(len(out), None, dtype=object)
     for name, rs, fs in reversed(RFM_SEGMENTS):   # earlier rows win
         seg[(r.isin(list(rs)) & f.isin(list(fs))).to_numpy()] = name
     out["segment"] = seg
