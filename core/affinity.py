@@ -303,16 +303,17 @@ def _log_factorials(v: np.ndarray) -> np.ndarray:
     return out
 
 
-def _log_factorial_lookup(m: int, n: int):
-    """``f(v) -> log(v!)`` by table lookup for the integers a 2 x 2 table over ``n`` baskets can need,
-    when no margin exceeds ``m``: ``[0, m]`` and ``[n - 2m, n]`` (one table of at most 3m + 2 entries)."""
+def _log_factorial_tables(m: int, n: int):
+    """``(low, high, offset)``: ``low[v] = log(v!)`` for ``v`` in ``[0, m]`` and ``high[v - offset] = log(v!)``
+    for ``v`` in ``[n - 2m, n]``, the integers a 2 x 2 table over ``n`` baskets can need when no margin
+    exceeds ``m`` (one table of ``n + 1`` entries, shared, when the ranges meet). Indexing the right table
+    directly saves a ``np.where`` per lookup."""
     hi0 = n - 2 * m
     if hi0 <= m + 1:
         table = _log_factorials(np.arange(n + 1, dtype=np.float64))
-        return lambda v: table[v]
-    table = _log_factorials(np.concatenate([np.arange(m + 1, dtype=np.float64),
-                                            np.arange(hi0, n + 1, dtype=np.float64)]))
-    return lambda v: table[np.where(v <= m, v, v - (hi0 - m - 1))]
+        return table, table, 0
+    return (_log_factorials(np.arange(m + 1, dtype=np.float64)),
+            _log_factorials(np.arange(hi0, n + 1, dtype=np.float64)), hi0)
 
 
 def _ratio_sum(a: np.ndarray, b: np.ndarray, c: np.ndarray, e: np.ndarray, tol: float) -> np.ndarray:
@@ -390,16 +391,17 @@ def fisher_greater(n_ab: np.ndarray, n_a: np.ndarray, n_b: np.ndarray, n: int, t
     out = np.ones(len(n_ab))
     if not len(n_ab):
         return out
-    lf = _log_factorial_lookup(int(max(n_a.max(), n_b.max())), int(n))
+    low, high, off = _log_factorial_tables(int(max(n_a.max(), n_b.max())), int(n))
     mode = (n_a + 1) * (n_b + 1) // (n + 2)
     above = n_ab > mode
     x = np.where(above, n_ab, n_ab - 1)             # first term of the tail we sum
     lo = np.maximum(0, n_a + n_b - n)
     has_lower = x >= lo                             # else P(X <= n_ab - 1) = 0 and p = 1
     x = np.where(has_lower, x, lo)
-    rest = n - n_a - n_b + x
-    log_pmf = (lf(n_a) + lf(n - n_a) + lf(n_b) + lf(n - n_b) - lf(np.array([n]))[0]
-               - lf(x) - lf(n_a - x) - lf(n_b - x) - lf(rest)).astype(np.float64)
+    rest = n - n_a - n_b + x                        # >= n - 2m: in the high table
+    # x, n_a - x, n_b - x, n_a, n_b <= m (low table); n - n_a, n - n_b, rest, n >= n - 2m (high table)
+    log_pmf = (low[n_a] + high[n - n_a - off] + low[n_b] + high[n - n_b - off] - high[n - off]
+               - low[x] - low[n_a - x] - low[n_b - x] - high[rest - off]).astype(np.float64)
     pmf = np.exp(log_pmf)
     xf, ka, kb, rf = x.astype(np.float64), n_a.astype(np.float64), n_b.astype(np.float64), rest.astype(np.float64)
     i = np.flatnonzero(above)
@@ -408,6 +410,20 @@ def fisher_greater(n_ab: np.ndarray, n_a: np.ndarray, n_b: np.ndarray, n: int, t
     # pmf(x-1)/pmf(x) = x (n-n_a-n_b+x) / ((n_a-x+1)(n_b-x+1))
     out[i] = 1.0 - pmf[i] * _ratio_sum(xf[i], rf[i], ka[i] - xf[i] + 1, kb[i] - xf[i] + 1, tol)
     return np.clip(out, 0.0, 1.0)
+
+
+def _bh_adjust(p: np.ndarray) -> np.ndarray:
+    """Benjamini–Hochberg adjusted p-values, the same numbers as ``scipy.stats.false_discovery_control(p,
+    method="bh")`` (the same steps: sort, ``p_(i) * m / i``, running minimum from the largest, clip), without
+    its second sort to restore the order (a scatter does it) and its argument checks. ``p``: ``(m,)`` in [0, 1]."""
+    m = len(p)
+    order = np.argsort(p)
+    ps = p[order]
+    ps *= m / np.arange(1, m + 1, dtype=np.float64)
+    np.minimum.accumulate(ps[::-1], out=ps[::-1])
+    out = np.empty(m)
+    out[order] = ps
+    return np.clip(out, 0.0, 1.0, out=out)
 
 
 def _directed_order(r: np.ndarray, c: np.ndarray, lift: np.ndarray, n_items: int) -> np.ndarray:
@@ -452,14 +468,14 @@ def _pair_frame(n: int, counts: np.ndarray, r: np.ndarray, c: np.ndarray, nab: n
     jaccard_u = nab_f / (na_u + nb_u - nab_f)
     if u:
         p_u = fisher_greater(nab, counts[r], counts[c], n)
-        q_u = stats.false_discovery_control(p_u, method="bh")
+        q_u = _bh_adjust(p_u)
     else:
         p_u = q_u = np.zeros(0)
     order = _directed_order(r, c, lift_u, n_items)
-    fwd = order < u
-    src = np.where(fwd, order, order - u)               # the unordered pair of each directed row
-    a = np.where(fwd, r[src], c[src])
-    b = np.where(fwd, c[src], r[src])
+    a = np.concatenate([r, c])[order]
+    b = np.concatenate([c, r])[order]
+    src = order                                         # the unordered pair of each directed row
+    np.subtract(order, u, out=src, where=order >= u)
     n_ab = nab[src]
     n_a, n_b = counts[a], counts[b]
     fab, fa = n_ab.astype(np.float64), n_a.astype(np.float64)

@@ -669,3 +669,10 @@ def test_pair_customers_errors(five):
         affinity.pair_customers(five.basket_items, ["x", "y"], [0], [1])
     with pytest.raises(ValueError, match="max_basket_size must be >= 2"):
         affinity.pair_customers(five.basket_items, [None] * 5, [0], [1], max_basket_size=1)
+
+
+def test_bh_adjust_equals_scipy_bit_for_bit():
+    rng = np.random.default_rng(5)
+    p = np.concatenate([rng.random(2000), np.zeros(50), np.full(30, 0.5), rng.random(100) ** 8, [1.0]])
+    rng.shuffle(p)
+    np.testing.assert_array_equal(affinity._bh_adjust(p), stats.false_discovery_control(p, method="bh"))
