@@ -129,3 +129,20 @@ def test_a_rule_set_changes_customers_evaluation_and_experiments_alike(app_env):
     assert not at.exception, [e.value for e in at.exception]
     assert any("summer" in c.value for c in at.caption)
     set_active_rule_set(_engine(), "demo", None)
+
+
+def test_customers_page_shows_segments_clusters_and_rfm(app_env):
+    at = _open(_app(), "pages/customers.py")
+    metrics = {m.label: m.value for m in at.metric}
+    segments = {"Champions", "Loyal", "Potential loyalists", "New", "Promising", "Need attention", "About to sleep",
+                "Can't lose them", "At risk", "Hibernating"}
+    assert metrics["RFM segment"] in segments
+    assert metrics["Recency"].endswith("orders")  # the fixture has order numbers, no dates
+    tables = [d.value for d in at.dataframe]
+    seg = next(t for t in tables if "segment" in t.columns and "customers" in t.columns)
+    assert seg["customers"].sum() == 60  # tests/fixtures/instacart_small: 60 customers, each in one segment
+    assert set(seg["segment"].dropna()) <= segments
+    clusters = next(t for t in tables if "top_categories" in t.columns)
+    assert clusters["customers"].sum() == 60 and len(clusters) >= 2
+    labels = [b.label for b in at.get("download_button")]
+    assert any("customer analysis" in lab for lab in labels) and any("clusters" in lab for lab in labels)

@@ -124,3 +124,25 @@ def metric_bars(table: pd.DataFrame, metrics: list) -> go.Figure:
     fig.update_layout(barmode="group", height=420, margin=dict(l=10, r=10, t=30, b=10),
                       yaxis_title="value (95% bootstrap interval)", legend_title_text="strategy")
     return fig
+
+
+def segment_bar(analysis: pd.DataFrame) -> go.Figure:
+    """Customers per RFM segment (``analysis`` from core.customers.customer_analysis), most first."""
+    counts = analysis["segment"].fillna("(no score)").value_counts().rename_axis("segment").reset_index(name="customers")
+    fig = px.bar(counts.sort_values("customers"), x="customers", y="segment", orientation="h",
+                 hover_data={"customers": ":,"})
+    fig.update_layout(height=max(250, 28 * len(counts)), margin=dict(l=10, r=10, t=10, b=10), yaxis_title=None)
+    return fig
+
+
+def share_area(shares: pd.DataFrame, title: str, top: int = 8) -> go.Figure:
+    """Stacked shares per period (``core.customers.category_shares_over_time``); the ``top`` categories by lines,
+    the rest summed as 'other'."""
+    keep = shares.groupby("category")["lines"].sum().nlargest(top).index
+    s = shares.assign(category=shares["category"].where(shares["category"].isin(keep), "other"))
+    s = s.groupby(["period_start", "period", "category"], as_index=False, sort=True)[["lines", "share"]].sum()
+    fig = px.area(s, x="period", y="share", color="category", hover_data={"lines": True, "share": ":.1%"},
+                  category_orders={"period": list(dict.fromkeys(s.sort_values("period_start")["period"]))})
+    fig.update_layout(height=360, margin=dict(l=10, r=10, t=40, b=10), title=title,
+                      yaxis=dict(tickformat=".0%", title="share of order lines"), xaxis_title=None)
+    return fig
