@@ -15,7 +15,8 @@ CLOTHING_POS = ["Absolutely love this dress, it fits perfectly and the fabric is
 CLOTHING_NEG = ["Terrible quality, the seams ripped after one wash. Returned it.",
                 "Cheap see-through fabric and it runs two sizes too small. Very disappointed."]
 # other shops' products: the model never saw these domains in training
-OTHER_POS = ["Great coffee, rich flavour, my new favourite.", "Works perfectly, battery lasts all day. Highly recommend.",
+OTHER_POS = ["Great coffee, rich flavour, my new favourite.",
+             "Works perfectly, battery lasts all day. Highly recommend.",
              "Excellent value, arrived quickly and well packed.", "Tasty bread, stays fresh for days.",
              "Happy with this purchase.", "Lovely soft towels, great quality for the price."]
 OTHER_NEG = ["Arrived broken and smelled awful, waste of money.", "Stopped working after two days, very disappointed.",
@@ -81,9 +82,23 @@ def test_fit_learns_a_separable_rule_and_leaves_out_three_stars():
     labelled = int(((r >= 4) | (r <= 2)).sum())
     assert m.n_train == labelled < len(r)                     # the 3-star rows are left out
     assert m.n_test == pytest.approx(0.2 * labelled, abs=1)
-    assert m.accuracy >= 0.95 and m.roc_auc >= 0.99
+    assert m.accuracy >= 0.95 and m.balanced_accuracy >= 0.95 and m.roc_auc >= 0.99
     s = m.score(x)
     assert (s[r == 5] > 0).mean() > 0.95 and (s[r == 1] < 0).mean() > 0.95
+
+
+def test_balanced_accuracy_on_imbalanced_reviews():
+    """90% positive reviews: the class weights keep the minority class recalled, and balanced accuracy says so."""
+    rng = np.random.default_rng(5)
+    n = 1000
+    y = (rng.random(n) < 0.9).astype(int)
+    x = rng.normal(size=(n, 8)).astype(np.float32)
+    x[:, 0] += np.where(y == 1, 1.0, -1.0)           # one informative direction, overlapping classes
+    m = fit_sentiment(x, np.where(y == 1, 5, 1), seed=0)
+    # a 1-d Gaussian pair at distance 2: the best balanced accuracy is Phi(1) = 0.84
+    assert 0.75 <= m.balanced_accuracy <= 0.9
+    p_neg = (m.score(x[y == 0]) < 0).mean()
+    assert p_neg > 0.7                                # without class weights most negatives would score > 0
 
 
 def test_fit_on_random_labels_is_near_chance():
@@ -99,8 +114,8 @@ def test_save_load_round_trip(tmp_path):
     m = fit_sentiment(x, r, model_id="abc", source="unit test")
     back = SentimentModel.load(m.save(tmp_path / "m.npz"))
     np.testing.assert_array_equal(back.coef, m.coef)
-    assert (back.intercept, back.model_id, back.n_train, back.accuracy, back.C, back.source) == \
-        (m.intercept, "abc", m.n_train, m.accuracy, m.C, "unit test")
+    assert (back.intercept, back.model_id, back.n_train, back.accuracy, back.balanced_accuracy, back.C,
+            back.source) == (m.intercept, "abc", m.n_train, m.accuracy, m.balanced_accuracy, m.C, "unit test")
 
 
 @pytest.mark.parametrize("kwargs, exc, match", [
