@@ -1,18 +1,36 @@
 """Experiments: simulated A/B tuning of recommendation strategies on held-out orders."""
+import pandas as pd
 import streamlit as st
 
 from core import schema as S
 from core.bandits import POLICIES, two_proportion_z_test
 from core.errors import CrossSellError
 from core.evaluation import leave_last_order_out
+from core.customers import category_share_matrix, cluster_customers, customer_analysis
 from core.experiments import ExperimentSettings, run_experiment
 from core.recommend import STRATEGIES
 from ui import state
 from ui.page import page_setup
-from ui.charts import arm_rates_bar, policy_lines, traffic_area
+from ui.charts import arm_rates_bar, policy_lines, segment_regret_lines, traffic_area
 from ui.resources import compiled_rules, progress_bar, shop_model, workspace_data
 
 DEFAULT_ARMS = ("popular overall", "item co-occurrence (SAR)", "ALS (implicit)", "hybrid")
+CONTEXTS = {"none (one bandit for everyone)": None, "RFM segment": "segment", "profile cluster": "cluster"}
+
+
+def _segments(workspace: str, kind: str, train) -> pd.Series:
+    """customer_id -> segment label, computed from the training orders only (no peeking at the held-out ones)."""
+    data = workspace_data(workspace)
+    level = st.session_state[state.CATEGORY_LEVEL]
+    if kind == "segment":
+        a = customer_analysis(train, data.catalog, level)
+        return a.set_index(S.CUSTOMER_ID)["segment"].astype(object).fillna("(no score)").astype(str)
+    shares = category_share_matrix(train, data.catalog, level)
+    clusters = cluster_customers(shares, k_range=(2, max(2, min(8, len(shares) - 1))))
+    names = clusters.profiles.set_index("cluster")["name"]
+    return clusters.labels.map(lambda c: f"{c}: {names.get(c, c)}").astype(str)
+
+
 workspace = page_setup()
 st.title("Experiments")
 st.caption("Each customer's last order is held out. Every strategy (arm) is fitted on the earlier orders; a simulated "
@@ -33,6 +51,9 @@ with st.form("experiment"):
     seed = d3.number_input("Seed", 0, 2**31 - 1, key=state.EXP_SEED)
     slate = d4.number_input("Slate size (k)", 1, 50, key=state.EXP_SLATE)
     eps = d5.number_input("Epsilon (ε-greedy)", 0.0, 1.0, step=0.05, key=state.EXP_EPSILON)
+    context = st.selectbox("Customer context", list(CONTEXTS), key=state.EXP_CONTEXT,
+                           help="With a context, each policy also runs as one independent bandit per segment "
+                                "(a contextual bandit over a discrete context) and is compared with the pooled one.")
     run = st.form_submit_button("Run experiment", type="primary")
 
 if run:
@@ -50,11 +71,12 @@ if run:
                 strat.rules = rules
             settings = ExperimentSettings(int(horizon), int(replicates), int(seed), int(slate), float(eps),
                                           tuple(policies))
+            segments = _segments(workspace, CONTEXTS[context], train) if CONTEXTS[context] else None
             bar, update = progress_bar("Running the experiment")
-            result = run_experiment(strategies, test, settings, progress=update)
+            result = run_experiment(strategies, test, settings, progress=update, segments=segments)
             bar.empty()
             st.session_state[state.EXP_RESULT] = {"workspace": workspace, "fingerprint": data.fingerprint,
-                                                  "result": result, "rules": None if rules is None else rules.name,
+                                                  "result": result, "context": context, "rules": None if rules is None else rules.name,
                                                   "train_orders": train[S.ORDER_ID].nunique(),
                                                   "test_orders": test[S.ORDER_ID].nunique()}
         except CrossSellError as exc:
@@ -115,3 +137,20 @@ st.caption("Realised conversion per arm with Wilson 95% intervals, pooled over r
            "held-out table above is the honest comparison.")
 st.download_button("Download conversion per policy and arm (CSV)", tables.to_csv(index=False).encode(),
                    file_name="experiment_policy_arms.csv", mime="text/csv")
+
+if result.has_segments:
+    st.subheader(f"Per segment: {saved.get('context', 'segments')}")
+    st.caption("Held-out conversion of each arm within each segment (Wilson 95% intervals), and each policy run "
+               "pooled (one bandit for everyone) against per segment (one bandit per segment) on the same visits. "
+               "Regret here is against the per-segment oracle: every visitor shown their segment's best arm.")
+    seg_arms = result.segment_arms
+    st.dataframe(seg_arms, hide_index=True, width="stretch",
+                 column_config={c: st.column_config.NumberColumn(format="%.4f") for c in ("rate", "ci_low",
+                                                                                           "ci_high")})
+    st.download_button("Download conversion per segment and arm (CSV)", seg_arms.to_csv(index=False).encode(),
+                       file_name="experiment_segments.csv", mime="text/csv")
+    st.plotly_chart(segment_regret_lines(result.segment_curves()), width="stretch", key="segment_regret")
+    seg_sum = result.segment_summary()
+    st.dataframe(seg_sum, hide_index=True, width="stretch")
+    st.download_button("Download pooled vs per-segment summary (CSV)", seg_sum.to_csv(index=False).encode(),
+                       file_name="experiment_segment_summary.csv", mime="text/csv")

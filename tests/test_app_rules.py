@@ -146,3 +146,19 @@ def test_customers_page_shows_segments_clusters_and_rfm(app_env):
     assert clusters["customers"].sum() == 60 and len(clusters) >= 2
     labels = [b.label for b in at.get("download_button")]
     assert any("customer analysis" in lab for lab in labels) and any("clusters" in lab for lab in labels)
+
+
+def test_experiments_with_a_segment_context_compare_pooled_and_per_segment(app_env):
+    at = _open(_app(), "pages/experiments.py")
+    at.number_input(key="exp_horizon").set_value(300)
+    at.number_input(key="exp_replicates").set_value(2)
+    at.selectbox(key="exp_context").set_value("RFM segment")
+    at.button[0].click().run()
+    assert not at.exception, [e.value for e in at.exception]
+    assert "Per segment: RFM segment" in [s.value for s in at.subheader]
+    seg_arms = next(d.value for d in at.dataframe if "segment" in d.value.columns and "best" in d.value.columns)
+    assert (seg_arms.groupby("segment")["best"].sum() == 1).all()  # one best arm per segment
+    assert seg_arms.groupby("segment")["customers"].first().sum() <= 60
+    summary = next(d.value for d in at.dataframe if "variant" in d.value.columns)
+    assert set(summary["variant"]) == {"pooled", "per segment"}
+    assert (summary["segment_regret"] >= -1e-9).all()

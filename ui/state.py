@@ -14,6 +14,8 @@ GRAPH_EDGES = "graph_edges"
 PAIR_MIN_CUSTOMERS = "pair_min_customers"      # Affinity page: distinct customers per pair
 CATEGORY_K_INPUT = "category_k_input"          # + "_<workspace>": Affinity page, k of inferred categories (DB)
 LABEL_UNCATEGORISED = "label_uncategorised"    # + "_<workspace>": Affinity page, label uncategorised (DB)
+PAIR_MIN_RATING = "pair_min_rating"            # Affinity page: review filters (with reviews)
+PAIR_MIN_SENTIMENT = "pair_min_sentiment"
 CUSTOMER = "customer"
 CUSTOMER_SEARCH = "customer_search"
 TOP_K = "top_k"
@@ -30,6 +32,7 @@ EXP_SLATE = "exp_slate"
 EXP_EPSILON = "exp_epsilon"
 EXP_ARMS = "exp_arms"
 EXP_POLICIES = "exp_policies"
+EXP_CONTEXT = "exp_context"
 EXP_RESULT = "exp_result"          # last experiment result (not a widget)
 IMPORT_REPORTS = "import_reports"  # last import reports by content hash (not a widget)
 UPLOAD_WORKSPACE = "upload_workspace"
@@ -43,14 +46,14 @@ EVAL_RESULT = "eval_result"          # last evaluation (not a widget)
 SWITCH_WORKSPACE = "_switch_workspace"  # set by a page, applied by app.py before the picker is drawn
 
 PERSISTENT = (WORKSPACE, MIN_PAIR_COUNT, CATEGORY_LEVEL, PAIR_CATEGORIES, PAIR_MIN_LIFT, PAIR_SEARCH, PAIR_SIGNIFICANT,
-              GRAPH_EDGES, PAIR_MIN_CUSTOMERS, CUSTOMER, CUSTOMER_SEARCH, TOP_K, W_AFFINITY, W_TEXT, W_POPULARITY, EXP_HORIZON,
+              GRAPH_EDGES, PAIR_MIN_CUSTOMERS, PAIR_MIN_RATING, PAIR_MIN_SENTIMENT, CUSTOMER, CUSTOMER_SEARCH, TOP_K, W_AFFINITY, W_TEXT, W_POPULARITY, EXP_HORIZON,
               EXP_REPLICATES, EXP_SEED, EXP_SLATE, EXP_EPSILON, EXP_ARMS, EXP_POLICIES, UPLOAD_WORKSPACE, RULES_EDIT,
               CUSTOMER_STRATEGY, MMR_ON, MMR_CAP, EVAL_STRATEGIES, EVAL_K, EVAL_LEVEL, EVAL_BOOT,
-              EVAL_CHART_METRICS)
+              EVAL_CHART_METRICS, EXP_CONTEXT)
 
 DEFAULTS = {
     MIN_PAIR_COUNT: 2, CATEGORY_LEVEL: 1, PAIR_SIGNIFICANT: False, PAIR_MIN_LIFT: 1.0, PAIR_SEARCH: "", GRAPH_EDGES: 150, TOP_K: 10,
-    PAIR_MIN_CUSTOMERS: 1,
+    PAIR_MIN_CUSTOMERS: 1, PAIR_MIN_RATING: 1.0, PAIR_MIN_SENTIMENT: -1.0,
     W_AFFINITY: 1.0, W_TEXT: 0.3, W_POPULARITY: 2.0, EXP_HORIZON: 3000, EXP_REPLICATES: 10, EXP_SEED: 2026,
     EXP_SLATE: 10, EXP_EPSILON: 0.1, CUSTOMER_STRATEGY: "hybrid", MMR_ON: False, MMR_CAP: 3, EVAL_K: 10, EVAL_LEVEL: 1, EVAL_BOOT: 500,
     EVAL_CHART_METRICS: ["recall", "ndcg", "new_item_ndcg", "cross_category_recall"], CUSTOMER_SEARCH: "",
