@@ -9,10 +9,24 @@ the catalog included, still gets complements from its text alone.
 
 Model (a two-tower retrieval model over the frozen all-MiniLM-L6-v2 vectors ``e`` (384-d))::
 
-    u(a)   = normalize(W_q e_a + MLP_q(e_a))                 query tower,     (dim,) unit norm
+    u(a)   = normalize(W_q e_a + MLP_q(e_a) + E[c_a])        query tower,     (dim,) unit norm
     v(b)   = normalize(W_c x_b + MLP_c(x_b))                 candidate tower, (dim,) unit norm
     x_b    = [e_b, log1p(n_b) / log1p(max n), 1{n_b = 0}]    candidate features (text + popularity)
-    s(a,b) = <u(a), v(b)> / temperature + beta(x_b)          score; beta: a popularity/text bias
+    s(a,b) = <u(a), v(b)> / temperature + beta(a, b)         score
+
+``c_a`` is the query's category (known for a new catalog item too: "only its text and category can
+speak"), ``E`` a learned embedding per category (zero at the start). The bias ``beta`` is by
+default the log of a category-conditional popularity prior, hierarchically smoothed with
+Dirichlet priors of strength ``m`` (MacKay & Peto 1995; Zhai & Lafferty 2001), from the training
+pairs: ``n_{c,b}`` pairs with query category ``c`` and candidate ``b``::
+
+    Q(b)          = (n_b + 1/2) / (n_pairs + n_items / 2)                 candidate's share of the pairs
+    P(b | g)      = (n_{g,b} + m Q(b)) / (n_g + m)                        g: the query's top-level group
+    P(b | c)      = (n_{c,b} + m P(b | g(c))) / (n_c + m)                 c: the query's category
+    beta(a, b)    = log P(b | c_a)      (falls back to g_a, then to Q where the query has none)
+
+so the towers learn what the query's own text adds to what its category already says
+(``exp(s)`` ~ ``P(b | c_a) * exp(cos / temperature)``).
 
 Training (in-batch softmax with the logQ correction of Yi et al. 2019): a batch holds B observed
 pairs ``(a_i, b_i)``, two items of different top-level categories bought in one basket; every other
@@ -35,6 +49,9 @@ Yi, X., Yang, J., Hong, L., Cheng, D. Z., Heldt, L., Kumthekar, A., Zhao, Z., We
 McAuley, J., Pandey, R., Leskovec, J. (2015). Inferring networks of substitutable and complementary
     products. KDD '15.
 Covington, P., Adams, J., Sargin, E. (2016). Deep neural networks for YouTube recommendations. RecSys '16.
+MacKay, D. J. C., Peto, L. C. B. (1995). A hierarchical Dirichlet language model. Natural Language Engineering 1(3).
+Zhai, C., Lafferty, J. (2001). A study of smoothing methods for language models applied to ad hoc
+    information retrieval. SIGIR '01.
 """
 from __future__ import annotations
 
@@ -93,12 +110,17 @@ class ComplementSettings:
     logq_correction : bool, default True
         Subtract ``log Q(b)`` from the in-batch logits (Yi et al. 2019); False trains the plain
         in-batch softmax, which learns ``log P(b|a) - log Q(b)`` (popularity removed).
-    bias : {'log_q', 'learned'}, default 'log_q'
-        The candidate term ``beta(b)`` of the score. ``'log_q'``: fixed to ``log Q(b)`` (the
+    bias : {'category', 'log_q', 'learned'}, default 'category'
+        The term ``beta(a, b)`` of the score. ``'category'``: the log of the hierarchical
+        category-conditional prior ``P(b | c_a)`` of the module docstring (``log Q(b)`` when fit is
+        given no groups and no categories). ``'log_q'``: fixed to ``log Q(b)`` (the
         candidate's smoothed share of the training pairs, ``(count + 1/2) / (pairs + n_items/2)``),
         so the corrected in-batch logit is the towers' cosine alone and the towers learn only
         what the query adds to popularity (a pointwise mutual information); ``'learned'``: a small
         MLP on the candidate's text and popularity features.
+    prior_strength : float, default 1000.0
+        Dirichlet strength ``m`` (in pairs, >= 0) of the category prior: a category with ``m``
+        training pairs gets half its prior from its parent level.
     threads : int, default 1
         ``torch.set_num_threads`` during :meth:`ComplementModel.fit` (restored after). The
         matrices are small: one thread is fastest on a shared machine (two threads on two busy
@@ -116,7 +138,8 @@ class ComplementSettings:
     temperature: float = 0.05
     max_pairs: int = 100_000
     logq_correction: bool = True
-    bias: str = "log_q"
+    bias: str = "category"
+    prior_strength: float = 1000.0
     threads: int = 1
     seed: int = 0
 
@@ -131,8 +154,9 @@ class ComplementSettings:
         _check_float("lr", self.lr, 0.0)
         _check_float("weight_decay", self.weight_decay, 0.0, low_open=False)
         _check_float("temperature", self.temperature, 0.0, 1.0)
-        if self.bias not in ("log_q", "learned"):
-            raise ValueError(f"bias must be 'log_q' or 'learned', got {self.bias!r}")
+        _check_float("prior_strength", self.prior_strength, 0.0, low_open=False)
+        if self.bias not in ("category", "log_q", "learned"):
+            raise ValueError(f"bias must be 'category', 'log_q' or 'learned', got {self.bias!r}")
         if not isinstance(self.logq_correction, (bool, np.bool_)):
             raise TypeError(f"logq_correction must be a bool, got {type(self.logq_correction).__name__}")
 
@@ -149,10 +173,22 @@ class _Tower(nn.Module):
         return F.normalize(self.linear(x) + self.mlp(x), dim=-1)
 
 
+class _QueryTower(_Tower):
+    """``normalize(W e + MLP(e) + E[c])``: the text tower plus a learned vector per query category."""
+
+    def __init__(self, d_in: int, hidden: int, dim: int, n_categories: int):
+        super().__init__(d_in, hidden, dim)
+        self.category = nn.Embedding(max(n_categories, 1), dim)
+        nn.init.zeros_(self.category.weight)
+
+    def forward(self, x: torch.Tensor, c: torch.Tensor) -> torch.Tensor:
+        return F.normalize(self.linear(x) + self.mlp(x) + self.category(c), dim=-1)
+
+
 class _TwoTower(nn.Module):
-    def __init__(self, d_text: int, settings: ComplementSettings):
+    def __init__(self, d_text: int, settings: ComplementSettings, n_categories: int = 1):
         super().__init__()
-        self.query = _Tower(d_text, settings.hidden, settings.dim)
+        self.query = _QueryTower(d_text, settings.hidden, settings.dim, n_categories)
         self.candidate = _Tower(d_text + _N_POP, settings.hidden, settings.dim)
         self.bias = nn.Sequential(nn.Linear(d_text + _N_POP, 32), nn.GELU(), nn.Linear(32, 1))
         self.inv_temperature = 1.0 / settings.temperature
@@ -184,6 +220,20 @@ def popularity_features(item_popularity: np.ndarray, scale: float | None = None)
     return np.column_stack([np.log1p(n) / np.log1p(scale), (n == 0)]).astype(np.float32)
 
 
+def _cross_group_pair_total(x: sp.csr_matrix, groups: np.ndarray) -> int:
+    """Ordered cross-group pairs over all baskets: ``sum_baskets (k^2 - sum_g k_g^2)``, k over grouped items."""
+    ok = groups >= 0
+    if not ok.any():
+        return 0
+    g = np.where(ok, groups, 0)
+    member = sp.csr_matrix((ok.astype(np.float64), (np.arange(len(g)), g)), shape=(len(g), int(g.max()) + 1))
+    xb = x.copy()
+    xb.data[:] = 1.0
+    per = (xb @ member).tocsr()  # (n_baskets, n_groups): items of each group per basket
+    k = np.asarray(per.sum(axis=1)).ravel()
+    return int(round(float((k * k).sum() - per.multiply(per).sum())))
+
+
 def cross_category_pairs(basket_items: sp.spmatrix, item_groups: np.ndarray, max_pairs: int | None = None,
                          seed: int = 0, chunk: int = 20_000) -> tuple[np.ndarray, np.ndarray]:
     """Ordered item pairs ``(a, b)`` bought in one basket, ``a`` and ``b`` in different groups.
@@ -199,7 +249,8 @@ def cross_category_pairs(basket_items: sp.spmatrix, item_groups: np.ndarray, max
         left out.
     max_pairs : int, optional
         Keep a uniform sample of at most this many pairs (each pair kept independently with
-        probability ``min(1, 1.1 * max_pairs / total)``, then cut to ``max_pairs``).
+        probability ``min(1, 1.1 * max_pairs / total)``, ``total`` the exact number of ordered
+        cross-group pairs, ``sum_baskets (k^2 - sum_g k_g^2)``; then cut to ``max_pairs``).
     seed : int
         Seeds the sample.
 
@@ -214,8 +265,7 @@ def cross_category_pairs(basket_items: sp.spmatrix, item_groups: np.ndarray, max
     if max_pairs is not None:
         _check_int("max_pairs", max_pairs, 1)
     rng = np.random.default_rng(seed)
-    k = np.diff(x.indptr).astype(np.float64)
-    total = float((k * (k - 1)).sum())  # upper bound of the cross-group pairs
+    total = float(_cross_group_pair_total(x, groups))
     keep_p = 1.0 if max_pairs is None or total <= 0 else min(1.0, 1.1 * max_pairs / total)
     out_a, out_b = [], []
     for s in range(0, x.shape[0], chunk):
@@ -241,6 +291,69 @@ def cross_category_pairs(basket_items: sp.spmatrix, item_groups: np.ndarray, max
     return a, b
 
 
+def category_prior(pairs_a: np.ndarray, pairs_b: np.ndarray, n_items: int, item_groups: np.ndarray | None = None,
+                   item_categories: np.ndarray | None = None, strength: float = 1000.0
+                   ) -> tuple[np.ndarray, np.ndarray]:
+    """Hierarchical category-conditional prior ``P(b | category of the query)`` from complement pairs.
+
+    Formulas in the module docstring (Dirichlet smoothing: category -> group -> ``Q(b)``).
+
+    Parameters
+    ----------
+    pairs_a, pairs_b : ``(n_pairs,)`` int item indices, ``b`` bought with ``a``.
+    n_items : int
+    item_groups : ``(n_items,)`` int, optional; top-level group (department) code, -1 = none.
+    item_categories : ``(n_items,)`` int, optional; finer category code (aisle), -1 = none. A
+        category's parent group is the group of its first item.
+    strength : float >= 0, the Dirichlet strength ``m`` in pairs.
+
+    Returns
+    -------
+    (table, row) : ``(1 + n_groups + n_categories, n_items)`` float32, each row a distribution over
+        the items (row 0 = ``Q``); ``(n_items,)`` int64, the row of each item as a query (its
+        category's, else its group's, else 0).
+    """
+    a = np.asarray(pairs_a, dtype=np.int64)
+    b = np.asarray(pairs_b, dtype=np.int64)
+    freq = np.bincount(b, minlength=n_items).astype(np.float64)
+    q = (freq + 0.5) / (len(b) + 0.5 * n_items)
+    rows, row = [q], np.zeros(n_items, dtype=np.int64)
+
+    def level(codes, parent_rows):  # parent_rows: (n_codes,) index into rows of each code's parent
+        codes = np.asarray(codes, dtype=np.int64)
+        n_codes = int(codes.max()) + 1 if codes.size and codes.max() >= 0 else 0
+        if n_codes == 0:
+            return None
+        ca = codes[a]
+        ok = ca >= 0
+        counts = np.zeros((n_codes, n_items))
+        np.add.at(counts, (ca[ok], b[ok]), 1.0)
+        parent = np.stack([rows[r] for r in parent_rows])
+        first = len(rows)
+        tot = counts.sum(axis=1, keepdims=True)
+        rows.extend(list((counts + strength * parent) / np.maximum(tot + strength, 1e-300)))
+        return first
+
+    gcodes = np.asarray(item_groups, dtype=np.int64) if item_groups is not None else np.full(n_items, -1)
+    n_g = int(gcodes.max()) + 1 if gcodes.size and gcodes.max() >= 0 else 0
+    g_first = level(gcodes, np.zeros(n_g, dtype=np.int64)) if n_g else None
+    if g_first is not None:
+        row = np.where(gcodes >= 0, g_first + gcodes, row)
+    if item_categories is not None:
+        ccodes = np.asarray(item_categories, dtype=np.int64)
+        n_c = int(ccodes.max()) + 1 if ccodes.size and ccodes.max() >= 0 else 0
+        if n_c:
+            parent = np.zeros(n_c, dtype=np.int64)
+            if g_first is not None:  # group of the category's first item (categories nest in groups)
+                cs, first_item = np.unique(ccodes, return_index=True)
+                gs = gcodes[first_item]
+                ok = (cs >= 0) & (gs >= 0)
+                parent[cs[ok]] = g_first + gs[ok]
+            c_first = level(ccodes, parent)
+            row = np.where(ccodes >= 0, c_first + ccodes, row)
+    return np.stack(rows).astype(np.float32), row
+
+
 class ComplementModel:
     """Two-tower complement scorer over frozen text embeddings (see the module docstring).
 
@@ -264,7 +377,8 @@ class ComplementModel:
     # -- fitting --------------------------------------------------------------------------------
 
     def fit(self, embeddings: np.ndarray, pairs_a: np.ndarray, pairs_b: np.ndarray,
-            item_popularity: np.ndarray, item_groups: np.ndarray | None = None) -> "ComplementModel":
+            item_popularity: np.ndarray, item_groups: np.ndarray | None = None,
+            item_categories: np.ndarray | None = None) -> "ComplementModel":
         """Train on observed complement pairs.
 
         Parameters
@@ -278,6 +392,10 @@ class ComplementModel:
         item_groups : ``(n_items,)`` int, optional
             Top-level category code of each item; in-batch negatives of the query's own group are
             masked out (they are never candidates of a cross-category complement).
+        item_categories : ``(n_items,)`` int, optional
+            Finer category code of each item (e.g. the aisle; -1 = none), known for new items too:
+            the query tower's category input and, with ``bias='category'``, the finest level of the
+            prior (:func:`category_prior`). Without it the group is used.
 
         Returns
         -------
@@ -307,11 +425,15 @@ class ComplementModel:
             raise ValueError(f"item_popularity must have shape ({n},), got {pop.shape}")
         if (pop < 0).any():
             raise ValueError("item_popularity must be >= 0")
-        groups = None
+        groups = cats = None
         if item_groups is not None:
             groups = np.asarray(item_groups)
             if groups.shape != (n,):
                 raise ValueError(f"item_groups must have shape ({n},), got {groups.shape}")
+        if item_categories is not None:
+            cats = np.asarray(item_categories)
+            if cats.shape != (n,):
+                raise ValueError(f"item_categories must have shape ({n},), got {cats.shape}")
 
         torch.manual_seed(s.seed)
         rng = np.random.default_rng(s.seed)
@@ -324,12 +446,17 @@ class ComplementModel:
         # log Q(b): each candidate's share of the training pairs (Yi et al. 2019, eq. 3 with exact counts)
         freq = np.bincount(b, minlength=n).astype(np.float64)
         log_q = torch.from_numpy(np.log(np.maximum(freq, 1.0) / len(b)).astype(np.float32))
-        fixed_beta = torch.from_numpy(np.log((freq + 0.5) / (len(b) + 0.5 * n)).astype(np.float32))
+        if s.bias == "category":
+            table, row = category_prior(a, b, n, groups, cats, s.prior_strength)
+        else:  # log Q(b) for every query: one row
+            table, row = category_prior(a, b, n, None, None, s.prior_strength)
+        self._log_prior = torch.from_numpy(np.log(table))
+        self._row = torch.from_numpy(row)
         learned = s.bias == "learned"
         grp = torch.from_numpy(np.asarray(groups, dtype=np.int64)) if groups is not None else None
 
         with _deterministic(s.threads):
-            net = _TwoTower(emb.shape[1], s)
+            net = _TwoTower(emb.shape[1], s, n_categories=table.shape[0])
             opt = torch.optim.AdamW(net.parameters(), lr=s.lr, weight_decay=s.weight_decay)
             ta, tb = torch.from_numpy(a), torch.from_numpy(b)
             steps = s.epochs * max(1, int(np.ceil(len(a) / s.batch_size)))
@@ -347,10 +474,10 @@ class ComplementModel:
                     if len(idx) < 2:
                         continue
                     qa, cb = ta[idx], tb[idx]
-                    u = net.query(self._emb[qa])
+                    u = net.query(self._emb[qa], self._row[qa])
                     v, beta = net.candidates(self._cand_x[cb])
-                    beta = beta if learned else fixed_beta[cb]
-                    logits = (u @ v.T) * net.inv_temperature + beta[None, :]
+                    beta = beta[None, :] if learned else self._log_prior[self._row[qa][:, None], cb[None, :]]
+                    logits = (u @ v.T) * net.inv_temperature + beta
                     if s.logq_correction:
                         logits = logits - log_q[cb][None, :]
                     mask = cb[None, :] == cb[:, None]
@@ -368,9 +495,11 @@ class ComplementModel:
                 self.loss_history.append(total / max(count, 1))
             net.eval()
             with torch.no_grad():
-                self._u = net.query(self._emb).numpy()
+                self._u = net.query(self._emb, self._row).numpy()
                 v, beta = net.candidates(self._cand_x)
-                self._v, self._beta = v.numpy(), (beta if learned else fixed_beta).numpy()
+                self._v = v.numpy()
+                self._beta = beta.numpy() if learned else None
+        self._log_prior_np, self._row_np = self._log_prior.numpy(), row
         self._net = net
         return self
 
@@ -393,13 +522,25 @@ class ComplementModel:
         return self._u[self._index(items, "items")]
 
     def transform_candidate(self, items=None) -> tuple[np.ndarray, np.ndarray]:
-        """Candidate-tower vectors ``(len(items), dim)`` (unit norm) and biases ``(len(items),)``."""
+        """Candidate-tower vectors ``(len(items), dim)`` (unit norm) and their query-independent bias
+        ``(len(items),)`` (the learned bias with ``bias='learned'``, else zeros: see :meth:`bias`)."""
         self._check_fitted()
         idx = self._index(items, "items")
-        return self._v[idx], self._beta[idx]
+        beta = self._beta[idx] if self._beta is not None else np.zeros(len(idx), dtype=np.float32)
+        return self._v[idx], beta
+
+    def bias(self, query_items, candidate_items=None) -> np.ndarray:
+        """``beta(a, b)``: ``(n_q, n_c)`` float32; the log category prior ``log P(b | c_a)`` (or
+        ``log Q(b)``) of the module docstring, or the learned candidate bias."""
+        self._check_fitted()
+        q = self._index(query_items, "query_items")
+        c = self._index(candidate_items, "candidate_items")
+        if self._beta is not None:
+            return np.broadcast_to(self._beta[c], (len(q), len(c))).copy()
+        return self._log_prior_np[self._row_np[q]][:, c]
 
     def score(self, query_items, candidate_items=None) -> np.ndarray:
-        """``s(a, b) = <u(a), v(b)> / temperature + beta(b)`` for every query and candidate.
+        """``s(a, b) = <u(a), v(b)> / temperature + beta(a, b)`` for every query and candidate.
 
         Parameters
         ----------
@@ -413,6 +554,7 @@ class ComplementModel:
         """
         self._check_fitted()
         u = self._u[self._index(query_items, "query_items")]
-        v, beta = self.transform_candidate(candidate_items)
-        return (u @ v.T * np.float32(1.0 / self.settings.temperature) + beta[None, :]).astype(np.float32,
-                                                                                               copy=False)
+        v = self._v[self._index(candidate_items, "candidate_items")]
+        out = u @ v.T * np.float32(1.0 / self.settings.temperature)
+        out += self.bias(query_items, candidate_items)
+        return out.astype(np.float32, copy=False)

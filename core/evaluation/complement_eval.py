@@ -300,7 +300,7 @@ class _Period:
     """Everything fitted on one training period: counts, pair counts, the complement model."""
 
     def __init__(self, lines: pd.DataFrame, item_ids: np.ndarray, dept: np.ndarray, embeddings: np.ndarray,
-                 settings: ComplementEvalSettings, seed: int):
+                 settings: ComplementEvalSettings, seed: int, cat: np.ndarray | None = None):
         t0 = time.perf_counter()
         self.x = build_baskets(lines, item_ids).basket_items
         self.n_baskets = self.x.shape[0]
@@ -312,7 +312,7 @@ class _Period:
         self.dept = dept
         a, b = cross_category_pairs(self.x, dept, max_pairs=settings.model.max_pairs, seed=seed)
         t1 = time.perf_counter()
-        self.model = ComplementModel(_with_seed(settings.model, seed)).fit(embeddings, a, b, self.counts, dept)
+        self.model = ComplementModel(_with_seed(settings.model, seed)).fit(embeddings, a, b, self.counts, dept, cat)
         self.n_pairs = len(a)
         self.seconds_pairs, self.seconds_model = t1 - t0, time.perf_counter() - t1
 
@@ -509,6 +509,7 @@ def evaluate_complements(catalog: pd.DataFrame, split: TimeSplit, embeddings: np
     item_ids = catalog[S.PRODUCT_ID].astype(str).to_numpy(dtype=object)
     paths = catalog[S.CATEGORY] if S.CATEGORY in catalog else pd.Series([None] * len(catalog))
     dept = pd.factorize(pd.Series(category_at_level(paths.reset_index(drop=True), 1), dtype=object))[0]
+    cat = pd.factorize(pd.Series(category_at_level(paths.reset_index(drop=True), 2), dtype=object))[0]
     ss = np.random.SeedSequence(settings.seed)
     s_valid, s_test, s_tie, s_mv, s_mt = (int(c.generate_state(1)[0] % 2**31) for c in ss.spawn(5))
     tie = np.random.default_rng(s_tie).random(len(item_ids))
@@ -518,7 +519,7 @@ def evaluate_complements(catalog: pd.DataFrame, split: TimeSplit, embeddings: np
     weights, report = {}, pd.DataFrame()
     if needs_weights:
         t0 = time.perf_counter()
-        fit = _Period(split.fit, item_ids, dept, emb, settings, s_mv)
+        fit = _Period(split.fit, item_ids, dept, emb, settings, s_mv, cat)
         xv, rv, qv = _queries(split.valid, item_ids, dept)
         bins_v = _bin_of(fit.counts[qv], settings.bins)
         weights, report = _choose_weights(_Scorer(fit, emb, tie), xv, rv, qv, bins_v, settings,
@@ -528,7 +529,7 @@ def evaluate_complements(catalog: pd.DataFrame, split: TimeSplit, embeddings: np
         del fit
 
     t0 = time.perf_counter()
-    train = _Period(split.train, item_ids, dept, emb, settings, s_mt)
+    train = _Period(split.train, item_ids, dept, emb, settings, s_mt, cat)
     info.update(train_pairs=train.n_pairs, model_seconds=train.seconds_model, train_baskets=train.n_baskets,
                 model_loss=[round(v, 4) for v in train.model.loss_history])
     log(f"complement model: {train.n_pairs:,} pairs, {train.seconds_model:.1f} s; "
@@ -572,4 +573,71 @@ def evaluate_complements(catalog: pd.DataFrame, split: TimeSplit, embeddings: np
     out = pd.DataFrame(rows, columns=list(COLUMNS))
     out.attrs["weights"] = report
     out.attrs["info"] = info
+    return out
+
+
+# --- a generic workspace -------------------------------------------------------------------------
+
+#: Lighter defaults of :func:`complement_eval_table`: 1,000 queries per slice and evaluation bin,
+#: at most 50,000 training pairs (the demo runs in about a minute on one busy core).
+TABLE_SETTINGS = ComplementEvalSettings(max_queries=1000, max_valid_queries=1000,
+                                        model=ComplementSettings(max_pairs=50_000))
+
+
+def complement_eval_table(catalog: pd.DataFrame, orders: pd.DataFrame, embeddings: np.ndarray,
+                          settings: ComplementEvalSettings = TABLE_SETTINGS, methods: tuple = METHODS,
+                          log=None) -> pd.DataFrame:
+    """The held-out complement evaluation of a workspace: each customer's last order is the test.
+
+    The split is :func:`core.evaluation.split.leave_last_order_out` twice (:func:`instacart_split`):
+    the test is each customer's last order (customers with >= 2 orders), the validation that
+    chooses the blend weights is each customer's last *training* order; the rest fits. Then
+    :func:`evaluate_complements` (protocol, methods and slices in the module docstring).
+
+    Parameters
+    ----------
+    catalog : DataFrame
+        Canonical catalog: product_id, category (``department > aisle > ...``; missing paths are
+        one "(uncategorised)" department). Row order = the rows of ``embeddings``.
+    orders : DataFrame
+        Canonical order lines: order_id, product_id, customer_id and order_number or ordered_at
+        (:func:`core.evaluation.split.order_sequence`). Lines whose ``line_type`` is not
+        ``"product"`` (returns, postage..., see core.ingest.clean) are left out; lines naming
+        products missing from the catalog are ignored.
+    embeddings : ``(len(catalog), d)`` float32 L2-normalised text vectors in catalog order
+        (e.g. ``core.embeddings.Encoder`` over ``core.embeddings.product_texts(catalog)``).
+    settings : ComplementEvalSettings, default :data:`TABLE_SETTINGS`
+    methods : tuple of str, default :data:`METHODS`
+    log : callable(str), optional
+
+    Returns
+    -------
+    DataFrame
+        Columns ``method, slice, queries, hit_rate_at_10, recall_at_10, hit_rate_se, recall_se``;
+        one row per method in :data:`METHODS` and slice in :data:`SLICES` (``all``, ``cold``,
+        ``new``); rates in [0, 1], NaN where a slice has no query. ``attrs`` as
+        :func:`evaluate_complements`, plus ``attrs["info"]["seconds"]``.
+
+    Raises
+    ------
+    core.errors.EmptyDataError
+        No customer_id column, or no customer with three orders (a test and a validation order
+        each need a customer with an earlier order).
+    ValueError
+        ``embeddings`` not aligned with the catalog, an unknown method.
+
+    Examples
+    --------
+    >>> table = complement_eval_table(catalog, orders, encoder.encode(list(product_texts(catalog))))  # doctest: +SKIP
+    >>> table.to_csv(out / "complement_eval.csv", index=False)  # doctest: +SKIP
+    """
+    t0 = time.perf_counter()
+    if embeddings.shape[0] != len(catalog):
+        raise ValueError(f"embeddings have {embeddings.shape[0]} rows, the catalog {len(catalog)}")
+    lines = orders
+    if S.LINE_TYPE in lines:
+        lines = lines[lines[S.LINE_TYPE] == S.PRODUCT_LINE]
+    split = instacart_split(lines.reset_index(drop=True), name="workspace")
+    out = evaluate_complements(catalog.reset_index(drop=True), split, embeddings, settings, methods, log)
+    out.attrs["info"]["seconds"] = time.perf_counter() - t0
     return out

@@ -11,7 +11,8 @@ import pytest
 import scipy.sparse as sp
 
 from core import schema as S
-from core.complement import ComplementModel, ComplementSettings, cross_category_pairs, popularity_features
+from core.complement import (ComplementModel, ComplementSettings, category_prior, cross_category_pairs,
+                             popularity_features)
 from core.evaluation.complement_eval import (COLUMNS, METHODS, SLICES, ComplementEvalSettings, evaluate_complements,
                                              instacart_split, ranking_hits, summarise, week_split)
 
@@ -119,7 +120,7 @@ def test_towers_are_unit_norm_and_score_is_their_scaled_dot_plus_bias():
     ({"seed": -1}, ValueError, "seed must be >= 0"),
     ({"seed": True}, TypeError, "seed must be an int"),
     ({"logq_correction": 1}, TypeError, "logq_correction must be a bool"),
-    ({"bias": "zero"}, ValueError, "bias must be 'log_q' or 'learned'"),
+    ({"bias": "zero"}, ValueError, "bias must be 'category', 'log_q' or 'learned'"),
     ({"threads": 0}, ValueError, "threads must be >= 1"),
 ])
 def test_settings_are_validated(kwargs, exc, match):
@@ -247,3 +248,56 @@ def test_every_method_returns_the_documented_columns(instacart_tables):
     assert out.groupby("slice")["queries"].nunique().eq(1).all()
     with pytest.raises(ValueError, match="methods must be among"):
         evaluate_complements(catalog, instacart_split(orders), emb, settings, methods=("magic",))
+
+
+# --- category prior, exact pair sampling --------------------------------------------------------
+
+def test_category_prior_by_hand():
+    # items 0,1 in group 0 (categories 0, 1); items 2,3 in group 1 (category 2); item 4 has none
+    # pairs (a -> b): 0->2, 0->2, 1->3, 2->0
+    a, b = np.array([0, 0, 1, 2]), np.array([2, 2, 3, 0])
+    groups, cats = np.array([0, 0, 1, 1, -1]), np.array([0, 1, 2, 2, -1])
+    m = 2.0
+    table, row = category_prior(a, b, 5, groups, cats, strength=m)
+    q = (np.array([1, 0, 2, 1, 0]) + 0.5) / (4 + 2.5)             # Q(b)
+    np.testing.assert_allclose(table[0], q, rtol=1e-6)
+    g0 = (np.array([0, 0, 2, 1, 0]) + m * q) / (3 + m)            # group 0 holds the queries 0, 0, 1
+    g1 = (np.array([1, 0, 0, 0, 0]) + m * q) / (1 + m)
+    c0 = (np.array([0, 0, 2, 0, 0]) + m * g0) / (2 + m)           # category 0: queries 0, 0
+    c1 = (np.array([0, 0, 0, 1, 0]) + m * g0) / (1 + m)           # category 1: query 1
+    c2 = (np.array([1, 0, 0, 0, 0]) + m * g1) / (1 + m)           # category 2 (parent group 1)
+    np.testing.assert_allclose(table[1:], np.stack([g0, g1, c0, c1, c2]), rtol=1e-6)
+    np.testing.assert_allclose(table.sum(axis=1), 1, rtol=1e-6)
+    np.testing.assert_array_equal(row, [3, 4, 5, 5, 0])           # item 4: no category -> Q
+    # strength 0: the category's own empirical distribution
+    t0, _ = category_prior(a, b, 5, groups, cats, strength=0.0)
+    np.testing.assert_allclose(t0[3], [0, 0, 1, 0, 0])
+
+
+def test_category_bias_is_the_log_prior_row_of_the_query():
+    emb, a, b, pop, groups, _ = _planted(n_per_group=10, reps=2)
+    cats = np.arange(20) % 4 + 4 * groups                          # 4 categories per group
+    s = ComplementSettings(dim=8, hidden=16, epochs=1, batch_size=8, temperature=0.1, prior_strength=5.0)
+    m = ComplementModel(s).fit(emb, a, b, pop, groups, cats)
+    table, row = category_prior(a, b, 20, groups, cats, strength=5.0)
+    np.testing.assert_allclose(m.bias([0, 13], [2, 15]), np.log(table[row[[0, 13]]][:, [2, 15]]), rtol=1e-5)
+    u = m.transform_query([0, 13])
+    v, zero = m.transform_candidate([2, 15])
+    np.testing.assert_array_equal(zero, 0)
+    np.testing.assert_allclose(m.score([0, 13], [2, 15]), u @ v.T / 0.1 + m.bias([0, 13], [2, 15]), rtol=1e-5,
+                               atol=1e-5)
+    with pytest.raises(ValueError, match=r"item_categories must have shape \(20,\)"):
+        ComplementModel(s).fit(emb, a, b, pop, groups, cats[:3])
+
+
+def test_pair_sample_reaches_max_pairs_when_baskets_hold_many_same_group_items():
+    # 200 baskets of 10 group-0 items and 2 group-1 items: 2 * 10 * 2 = 40 ordered cross pairs each
+    # (8,000 in all), while k (k - 1) = 132 per basket would count 26,400
+    rows = np.repeat(np.arange(200), 12)
+    cols = np.tile(np.arange(12), 200)
+    x = sp.csr_matrix((np.ones(len(rows)), (rows, cols)), shape=(200, 12))
+    groups = np.array([0] * 10 + [1] * 2)
+    a, b = cross_category_pairs(x, groups)
+    assert len(a) == 8000 and (groups[a] != groups[b]).all()
+    a2, b2 = cross_category_pairs(x, groups, max_pairs=4000, seed=3)
+    assert len(a2) == 4000 and (groups[a2] != groups[b2]).all()   # the old keep rate kept ~1,330
