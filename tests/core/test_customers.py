@@ -246,3 +246,21 @@ def test_online_retail_rfm_matches_a_plain_computation():
     g = r.groupby("segment")[["recency", "frequency"]].mean()
     assert g.loc["Champions", "recency"] < g.loc["Hibernating", "recency"]
     assert g.loc["Champions", "frequency"] > g.loc["Hibernating", "frequency"]
+
+
+def test_shares_by_position_without_dates_or_numbers():
+    # u's orders in table order: b, a, c (first appearance), v's: z
+    o = pd.DataFrame({"order_id": ["b", "b", "a", "c", "z"], "product_id": ["p1", "p3", "p3", "p2", "p1"],
+                      "customer_id": ["u", "u", "u", "u", "v"]})
+    sh = category_shares_over_time(o, CATALOG, by_customer=True, orders_per_bucket=2)
+    assert sh.attrs["period_kind"] == "order_position"
+    u = sh[sh["customer_id"] == "u"].set_index(["period", "category"])["lines"].to_dict()
+    assert u == {("orders 1-2", "A"): 1, ("orders 1-2", "B"): 2, ("orders 3-4", "A"): 1}
+    assert sh[sh["customer_id"] == "v"]["period"].tolist() == ["orders 1-2"]
+
+
+def test_shares_by_week(shop):
+    sh = category_shares_over_time(shop, CATALOG, freq="W")
+    assert sh.attrs["period_kind"] == "W"
+    np.testing.assert_allclose(sh.groupby("period")["share"].sum(), 1.0)
+    assert sh["lines"].sum() == (shop["line_type"] == "product").sum()
