@@ -593,6 +593,44 @@ def _cluster(shares, x, k, lo, hi, seed, sample_size, top, KMeans, silhouette_sc
     return CustomerClusters(labels, k, sil_table, profiles, centers)
 
 
+def customer_segments(orders: pd.DataFrame, catalog: pd.DataFrame, by: str = "rfm", level: int = 1,
+                      k: int | None = None, seed: int = 0, as_of=None) -> pd.Series:
+    """One segment label per customer, for tables and as the context of experiments.
+
+    Parameters
+    ----------
+    orders, catalog : DataFrame
+        For an experiment, pass the *training* orders only, so the held-out order never shapes the segment.
+    by : {'rfm', 'cluster'}
+        'rfm': the RFM segment name (:func:`rfm_scores`); 'cluster': ``'<cluster>: <name>'`` of
+        :func:`cluster_customers` on the category shares at ``level``.
+    level, k, seed, as_of
+        Passed on (``k`` None = chosen by silhouette).
+
+    Returns
+    -------
+    Series
+        customer_id -> label (str), named 'segment'; customers whose RFM segment is unknown are left out.
+
+    Raises
+    ------
+    ValueError
+        Unknown ``by``.
+    """
+    if by == "rfm":
+        r = rfm_scores(rfm_table(orders, catalog, as_of=as_of))
+        out = r.set_index(S.CUSTOMER_ID)["segment"].dropna()
+    elif by == "cluster":
+        res = cluster_customers(category_share_matrix(orders, catalog, level), k=k, seed=seed)
+        names = res.profiles.set_index("cluster")["name"]
+        out = res.labels.map(lambda c: f"{c}: {names[c]}")
+    else:
+        raise ValueError(f"by must be 'rfm' or 'cluster', got {by!r}")
+    out.index = out.index.astype(str)
+    out.index.name = S.CUSTOMER_ID
+    return out.astype(str).rename("segment")
+
+
 # --------------------------------------------------------------------------------------------------------------
 # everything per customer
 

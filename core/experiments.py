@@ -216,7 +216,8 @@ def run_experiment(strategies: Sequence, test: pd.DataFrame, settings: Experimen
     settings : ExperimentSettings
     progress : callable(fraction, message), optional
     segments : Series, optional
-        customer_id -> segment label (e.g. ``rfm_scores(...).set_index('customer_id')['segment']``). Adds the
+        customer_id -> segment label, computed from the training orders only, e.g.
+        ``core.customers.customer_segments(train, catalog, by="rfm")`` (or ``by="cluster"``). Adds the
         per-segment tables and the contextual variant (see :func:`experiment_from_hits`).
 
     Raises

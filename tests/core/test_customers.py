@@ -264,3 +264,17 @@ def test_shares_by_week(shop):
     assert sh.attrs["period_kind"] == "W"
     np.testing.assert_allclose(sh.groupby("period")["share"].sum(), 1.0)
     assert sh["lines"].sum() == (shop["line_type"] == "product").sum()
+
+
+def test_customer_segments(shop):
+    from core.customers import customer_segments
+
+    rfm = customer_segments(shop, CATALOG, by="rfm", as_of="2024-03-10")
+    assert rfm.to_dict() == {"a": "Potential loyalists", "b": "New", "c": "Need attention", "d": "At risk",
+                             "e": "Can't lose them"}
+    cl = customer_segments(shop, CATALOG, by="cluster", level=1, k=2)
+    # a, c, d buy only category A; b, e only B: two clusters, each named by its category
+    assert cl["a"] == cl["c"] == cl["d"] != cl["b"] == cl["e"]
+    assert cl["a"].endswith(": A") and cl["b"].endswith(": B")
+    with pytest.raises(ValueError, match="by must be"):
+        customer_segments(shop, CATALOG, by="age")
