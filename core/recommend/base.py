@@ -320,6 +320,30 @@ def _top_n(scores: np.ndarray, cand: np.ndarray, n: int) -> np.ndarray:
     return cand[np.lexsort((cand, -scores[cand]))]
 
 
+def column_argmax(mat) -> np.ndarray:
+    """Row of the largest stored value in each column of a sparse matrix (first row on ties), -1 for empty columns.
+
+    Vectorised (one sort of the stored entries); scipy's ``argmax(axis=0)`` loops in Python per column
+    and was ~30 ms for a customer's rows of the demo's lift matrix.
+
+    Parameters
+    ----------
+    mat : ``(m, n)`` scipy sparse matrix with values > 0.
+
+    Returns
+    -------
+    ``(n,)`` int64 row indices in [0, m) or -1.
+    """
+    coo = mat.tocoo()
+    out = np.full(mat.shape[1], -1, dtype=np.int64)
+    if coo.nnz:
+        order = np.lexsort((coo.row, -coo.data, coo.col))
+        cols = coo.col[order]
+        first = np.r_[True, cols[1:] != cols[:-1]]
+        out[cols[first]] = coo.row[order][first]
+    return out
+
+
 def bought_categories(model: ShopModel, hist: np.ndarray) -> set:
     return set(model.categories[hist].tolist())
 

@@ -16,7 +16,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from core.recommend.base import Strategy, popularity_prior
+from core.recommend.base import Strategy, column_argmax, popularity_prior
 from core.recommend.text import text_neighbour_scores_batch
 
 
@@ -85,7 +85,7 @@ class CrossCategoryHybrid(Strategy):
         scores = np.where(reachable, scores, -np.inf)
 
         # which bought item gives the largest weighted affinity to each item (first on ties), for the reasons
-        anchor = np.asarray(rows.multiply(c[:, None]).tocsr().argmax(axis=0)).ravel() if rows.nnz else None
+        anchor = column_argmax(rows.multiply(c[:, None]))
 
         def reason(j):
             parts = []

@@ -3,7 +3,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from core.recommend.base import Strategy
+from core.recommend.base import Strategy, column_argmax
 
 
 class LiftOnly(Strategy):
@@ -22,7 +22,7 @@ class LiftOnly(Strategy):
         if rows.nnz:
             dense_max = rows.max(axis=0).toarray().ravel()
             scores = np.where(dense_max > 0, dense_max, -np.inf)
-            best = np.asarray(rows.argmax(axis=0)).ravel()     # which bought item gives the max (first on ties)
+            best = column_argmax(rows)                         # which bought item gives the max (first on ties)
 
         def reason(j):
             h = hist[best[j]]

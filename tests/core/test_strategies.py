@@ -431,3 +431,16 @@ def test_ties_at_the_cut_go_to_the_earlier_catalog_item(shop):
     s = PopularityGlobal().fit(shop)
     for _ in range(3):
         assert s.recommend("u2", 4).ids.tolist() == ["B1", "J1", "C1", "B2"]
+
+
+def test_column_argmax_matches_numpy_first_on_ties():
+    import scipy.sparse as sp
+
+    from core.recommend.base import column_argmax
+
+    rng = np.random.default_rng(5)
+    dense = rng.integers(0, 4, size=(30, 40)).astype(float)     # many ties, some empty columns
+    dense[:, 7] = 0
+    got = column_argmax(sp.csr_matrix(dense))
+    want = np.where(dense.max(axis=0) > 0, np.argmax(dense, axis=0), -1)
+    np.testing.assert_array_equal(got, want)
