@@ -93,11 +93,16 @@ def customer_profile(customer_id, orders: pd.DataFrame, catalog: pd.DataFrame, l
 # --------------------------------------------------------------------------------------------------------------
 # shared helpers
 
+def _purchases(orders: pd.DataFrame) -> pd.DataFrame:
+    """Product purchase lines, with or without a customer id (see the module docstring)."""
+    if S.LINE_TYPE in orders:
+        return orders[orders[S.LINE_TYPE].isin([S.PRODUCT_LINE, "not_in_catalog"]).to_numpy()]
+    return orders
+
+
 def _product_lines(orders: pd.DataFrame) -> pd.DataFrame:
     """Lines with a customer id that are product purchases (see the module docstring)."""
-    o = orders
-    if S.LINE_TYPE in o:
-        o = o[o[S.LINE_TYPE].isin([S.PRODUCT_LINE, "not_in_catalog"]).to_numpy()]
+    o = _purchases(orders)
     if S.CUSTOMER_ID not in o:
         return o.iloc[0:0].assign(**{S.CUSTOMER_ID: pd.Series(dtype=object)})
     o = o[o[S.CUSTOMER_ID].notna().to_numpy()]
@@ -150,9 +155,10 @@ def item_prices(orders: pd.DataFrame, catalog: pd.DataFrame | None = None) -> pd
     return out.astype(float)
 
 
-def unit_prices(o: pd.DataFrame, catalog: pd.DataFrame | None = None) -> np.ndarray:
-    """Unit price of each line (float, NaN when unpriced): the line's price when > 0, else the item price."""
-    items = item_prices(o, catalog)
+def unit_prices(o: pd.DataFrame, catalog: pd.DataFrame | None = None, items: pd.Series | None = None) -> np.ndarray:
+    """Unit price of each line (float, NaN when unpriced): the line's price when > 0, else the item price
+    (``items``, default :func:`item_prices` of ``o`` and ``catalog``)."""
+    items = item_prices(o, catalog) if items is None else items
     fallback = o[S.PRODUCT_ID].astype(str).map(items).to_numpy(dtype=float)
     if S.PRICE not in o:
         return fallback
@@ -341,7 +347,7 @@ def rfm_table(orders: pd.DataFrame, catalog: pd.DataFrame | None = None, as_of=N
         unit = "orders"
     qty = (pd.to_numeric(o[S.QUANTITY], errors="coerce").fillna(1.0).to_numpy(dtype=float)
            if S.QUANTITY in o else np.ones(len(o)))
-    value = qty * unit_prices(o, catalog)
+    value = qty * unit_prices(o, catalog, item_prices(_purchases(orders), catalog))
     m = pd.Series(value, index=o.index).groupby(cid, sort=True).sum(min_count=1)
     out["monetary"] = m.to_numpy(dtype=float) if len(o) else []
     described = ("sum of quantity x unit price over product lines" if np.isfinite(value).any()
@@ -422,14 +428,14 @@ def price_bands(orders: pd.DataFrame, catalog: pd.DataFrame | None = None, level
     if not 0 < budget_below < premium_above:
         raise ValueError(f"need 0 < budget_below < premium_above, got {budget_below} and {premium_above}")
     o = _product_lines(orders)
-    price = unit_prices(o, catalog)
+    items = item_prices(_purchases(orders), catalog)
+    price = unit_prices(o, catalog, items)
     ok = np.isfinite(price)
     o, price = o[ok], price[ok]
     cols = [S.CUSTOMER_ID, "priced_lines", "price_p25", "price_median", "price_p75", "relative_p25",
             "relative_price", "relative_p75", "price_position"]
     if o.empty:
         return pd.DataFrame(columns=cols)
-    items = item_prices(orders, catalog)
     item_cat = pd.Series(line_categories(pd.DataFrame({S.PRODUCT_ID: items.index}), catalog
                                          if catalog is not None else pd.DataFrame(), level), index=items.index)
     cat_median = items.groupby(item_cat).median()
