@@ -320,6 +320,20 @@ def _top_n(scores: np.ndarray, cand: np.ndarray, n: int) -> np.ndarray:
     return cand[np.lexsort((cand, -scores[cand]))]
 
 
+def csr_value(mat, i: int, j: int) -> float:
+    """``mat[i, j]`` of a CSR matrix by binary search in row i (~5 us; scipy's indexing costs ~50-100 us).
+
+    Returns 0.0 for an entry that is not stored. Works whether or not the row's indices are sorted.
+    """
+    lo, hi = mat.indptr[i], mat.indptr[i + 1]
+    idx = mat.indices[lo:hi]
+    if mat.has_sorted_indices:
+        k = int(np.searchsorted(idx, j))
+        return float(mat.data[lo + k]) if k < len(idx) and idx[k] == j else 0.0
+    hit = np.nonzero(idx == j)[0]
+    return float(mat.data[lo:hi][hit].sum()) if len(hit) else 0.0
+
+
 def column_argmax(mat) -> np.ndarray:
     """Row of the largest stored value in each column of a sparse matrix (first row on ties), -1 for empty columns.
 

@@ -19,7 +19,7 @@ from __future__ import annotations
 import numpy as np
 import scipy.sparse as sp
 
-from core.recommend.base import Strategy
+from core.recommend.base import Strategy, csr_value
 
 SIMILARITIES = ("jaccard", "lift", "counts")
 
@@ -135,7 +135,7 @@ class ItemCooccurrence(Strategy):
             w = weight[nb]
             best = int(np.argmax(w * val))
             h = int(nb[best])
-            n_hj = int(c[h, j])
+            n_hj = int(csr_value(c, h, j))
             times = int(weight[h])
             stat = "" if self.similarity == "counts" else f", {label} {val[best]:.2f}"
             return (f"bought {m.describe_item(h)} {times} time{'s' if times != 1 else ''}; "

@@ -16,7 +16,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from core.recommend.base import Strategy, column_argmax, popularity_prior
+from core.recommend.base import Strategy, column_argmax, csr_value, popularity_prior
 from core.recommend.text import text_neighbour_scores_batch
 
 
@@ -91,8 +91,8 @@ class CrossCategoryHybrid(Strategy):
             parts = []
             if a[j] > 0:
                 h = hist[anchor[j]]
-                n = int(m.pair_count[h, j])
-                lift = float(m.lift[h, j])
+                n = int(csr_value(m.pair_count, h, j))
+                lift = csr_value(m.lift, h, j)
                 verdict = "" if lift > 1 else " (no more often than chance: shown for popularity)"
                 parts.append(f"bought {m.describe_item(h)}; {n} baskets hold both, lift {lift:.1f}{verdict}")
                 if m.embeddings is not None:

@@ -3,7 +3,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from core.recommend.base import Strategy, column_argmax
+from core.recommend.base import Strategy, column_argmax, csr_value
 
 
 class LiftOnly(Strategy):
@@ -26,6 +26,6 @@ class LiftOnly(Strategy):
 
         def reason(j):
             h = hist[best[j]]
-            n = int(m.pair_count[h, j])
+            n = int(csr_value(m.pair_count, h, j))
             return f"bought {m.describe_item(h)}; {n} baskets hold both, lift {scores[j]:.1f}"
         return scores, reason

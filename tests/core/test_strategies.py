@@ -444,3 +444,23 @@ def test_column_argmax_matches_numpy_first_on_ties():
     got = column_argmax(sp.csr_matrix(dense))
     want = np.where(dense.max(axis=0) > 0, np.argmax(dense, axis=0), -1)
     np.testing.assert_array_equal(got, want)
+
+
+def test_csr_value_matches_scipy_indexing():
+    import scipy.sparse as sp
+
+    from core.recommend.base import csr_value
+
+    rng = np.random.default_rng(3)
+    dense = rng.integers(0, 3, size=(12, 15)).astype(float)
+    sorted_m = sp.csr_matrix(dense)
+    unsorted = sorted_m.copy()                    # the same matrix with each row's entries stored backwards
+    spans = list(zip(sorted_m.indptr[:-1], sorted_m.indptr[1:]))
+    unsorted.indices = np.concatenate([sorted_m.indices[a:b][::-1] for a, b in spans])
+    unsorted.data = np.concatenate([sorted_m.data[a:b][::-1] for a, b in spans])
+    unsorted.has_sorted_indices = False
+    np.testing.assert_array_equal(unsorted.toarray(), dense)
+    for i in range(12):
+        for j in range(15):
+            assert csr_value(sorted_m, i, j) == dense[i, j]
+            assert csr_value(unsorted, i, j) == dense[i, j]
