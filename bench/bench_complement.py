@@ -73,12 +73,19 @@ def run(name: str, catalog, split, args, settings) -> None:
     print(f"seconds: validation (refit + weight search) {info.get('validation_seconds', 0):.1f}, "
           f"test (fit + scoring) {info['test_seconds']:.1f}, evaluation in all {dt:.1f}")
     w = table.attrs["weights"]
+    labels = ["0"] + [f"{lo}-{hi - 1}" for lo, hi in zip(settings.bins, settings.bins[1:])] + [f"{settings.bins[-1]}+"]
     if len(w):
         w = w.copy()
-        labels = ["0"] + [f"{lo}-{hi - 1}" for lo, hi in zip(settings.bins, settings.bins[1:])] + [f"{settings.bins[-1]}+"]
         w["bin"] = w["bin"].map(dict(enumerate(labels)))
         print("\nweights chosen on the validation split (per evidence bin = query's training basket count):")
         print(w.to_string(index=False, float_format=lambda v: f"{v:.4f}"))
+    mc = table.attrs.get("model_config")
+    if mc is not None and len(mc):
+        mc = mc.copy()
+        mc["bin"] = mc["bin"].map(dict(enumerate(labels)))
+        print("\ncomplement model per evidence bin, chosen on validation: text_weight x towers + log prior at "
+              "prior_level\n(as_trained = 1 x towers + category prior; prior_only = 0 x towers + basket popularity):")
+        print(mc.to_string(index=False, float_format=lambda v: f"{v:.4f}"))
 
 
 def main(argv=None) -> int:

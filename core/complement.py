@@ -291,9 +291,13 @@ def cross_category_pairs(basket_items: sp.spmatrix, item_groups: np.ndarray, max
     return a, b
 
 
+#: levels of :func:`category_prior` (columns of its ``rows``), coarse to fine
+PRIOR_LEVELS = ("base", "group", "category")
+
+
 def category_prior(pairs_a: np.ndarray, pairs_b: np.ndarray, n_items: int, item_groups: np.ndarray | None = None,
-                   item_categories: np.ndarray | None = None, strength: float = 1000.0
-                   ) -> tuple[np.ndarray, np.ndarray]:
+                   item_categories: np.ndarray | None = None, strength: float = 1000.0,
+                   base: np.ndarray | None = None) -> tuple[np.ndarray, np.ndarray]:
     """Hierarchical category-conditional prior ``P(b | category of the query)`` from complement pairs.
 
     Formulas in the module docstring (Dirichlet smoothing: category -> group -> ``Q(b)``).
@@ -306,17 +310,26 @@ def category_prior(pairs_a: np.ndarray, pairs_b: np.ndarray, n_items: int, item_
     item_categories : ``(n_items,)`` int, optional; finer category code (aisle), -1 = none. A
         category's parent group is the group of its first item.
     strength : float >= 0, the Dirichlet strength ``m`` in pairs.
+    base : ``(n_items,)`` > 0, optional
+        The top of the hierarchy in place of ``Q(b)`` (rescaled to sum to 1), e.g. the smoothed
+        basket popularity ``(n_b + 1/2) / sum (n_b' + 1/2)``.
 
     Returns
     -------
-    (table, row) : ``(1 + n_groups + n_categories, n_items)`` float32, each row a distribution over
-        the items (row 0 = ``Q``); ``(n_items,)`` int64, the row of each item as a query (its
-        category's, else its group's, else 0).
+    (table, rows) : ``(1 + n_groups + n_categories, n_items)`` float32, each row a distribution
+        over the items (row 0 = the base ``Q``); ``(n_items, 3)`` int64, the table row of each item
+        as a query at the levels ``base`` (0), ``group`` (its group's, else 0) and ``category``
+        (its category's, else its group's, else 0): :data:`PRIOR_LEVELS`.
     """
     a = np.asarray(pairs_a, dtype=np.int64)
     b = np.asarray(pairs_b, dtype=np.int64)
     freq = np.bincount(b, minlength=n_items).astype(np.float64)
     q = (freq + 0.5) / (len(b) + 0.5 * n_items)
+    if base is not None:
+        q = np.asarray(base, dtype=np.float64)
+        if q.shape != (n_items,) or not (q > 0).all():
+            raise ValueError(f"base must be a positive ({n_items},) array")
+        q = q / q.sum()
     rows, row = [q], np.zeros(n_items, dtype=np.int64)
 
     def level(codes, parent_rows):  # parent_rows: (n_codes,) index into rows of each code's parent
@@ -339,6 +352,7 @@ def category_prior(pairs_a: np.ndarray, pairs_b: np.ndarray, n_items: int, item_
     g_first = level(gcodes, np.zeros(n_g, dtype=np.int64)) if n_g else None
     if g_first is not None:
         row = np.where(gcodes >= 0, g_first + gcodes, row)
+    row_group = row.copy()
     if item_categories is not None:
         ccodes = np.asarray(item_categories, dtype=np.int64)
         n_c = int(ccodes.max()) + 1 if ccodes.size and ccodes.max() >= 0 else 0
@@ -351,7 +365,7 @@ def category_prior(pairs_a: np.ndarray, pairs_b: np.ndarray, n_items: int, item_
                 parent[cs[ok]] = g_first + gs[ok]
             c_first = level(ccodes, parent)
             row = np.where(ccodes >= 0, c_first + ccodes, row)
-    return np.stack(rows).astype(np.float32), row
+    return np.stack(rows).astype(np.float32), np.column_stack([np.zeros(n_items, dtype=np.int64), row_group, row])
 
 
 class ComplementModel:
@@ -446,10 +460,11 @@ class ComplementModel:
         # log Q(b): each candidate's share of the training pairs (Yi et al. 2019, eq. 3 with exact counts)
         freq = np.bincount(b, minlength=n).astype(np.float64)
         log_q = torch.from_numpy(np.log(np.maximum(freq, 1.0) / len(b)).astype(np.float32))
-        if s.bias == "category":
-            table, row = category_prior(a, b, n, groups, cats, s.prior_strength)
+        if s.bias == "category":  # hierarchy on top of the smoothed basket popularity
+            table, rows = category_prior(a, b, n, groups, cats, s.prior_strength, base=pop + 0.5)
         else:  # log Q(b) for every query: one row
-            table, row = category_prior(a, b, n, None, None, s.prior_strength)
+            table, rows = category_prior(a, b, n, None, None, s.prior_strength)
+        row = rows[:, 2]
         self._log_prior = torch.from_numpy(np.log(table))
         self._row = torch.from_numpy(row)
         learned = s.bias == "learned"
@@ -499,7 +514,7 @@ class ComplementModel:
                 v, beta = net.candidates(self._cand_x)
                 self._v = v.numpy()
                 self._beta = beta.numpy() if learned else None
-        self._log_prior_np, self._row_np = self._log_prior.numpy(), row
+        self._log_prior_np, self._rows_np = self._log_prior.numpy(), rows
         self._net = net
         return self
 
@@ -529,32 +544,45 @@ class ComplementModel:
         beta = self._beta[idx] if self._beta is not None else np.zeros(len(idx), dtype=np.float32)
         return self._v[idx], beta
 
-    def bias(self, query_items, candidate_items=None) -> np.ndarray:
-        """``beta(a, b)``: ``(n_q, n_c)`` float32; the log category prior ``log P(b | c_a)`` (or
-        ``log Q(b)``) of the module docstring, or the learned candidate bias."""
+    def bias(self, query_items, candidate_items=None, level: str = "category") -> np.ndarray:
+        """``beta(a, b)``: ``(n_q, n_c)`` float32; the log prior ``log P(b | c_a)`` of the module
+        docstring at ``level`` (one of :data:`PRIOR_LEVELS`; ``'base'``: the smoothed basket
+        popularity, ``log Q(b)`` unless ``bias='category'``), or the learned candidate bias."""
         self._check_fitted()
+        if level not in PRIOR_LEVELS:
+            raise ValueError(f"level must be one of {PRIOR_LEVELS}, got {level!r}")
         q = self._index(query_items, "query_items")
         c = self._index(candidate_items, "candidate_items")
         if self._beta is not None:
             return np.broadcast_to(self._beta[c], (len(q), len(c))).copy()
-        return self._log_prior_np[self._row_np[q]][:, c]
+        return self._log_prior_np[self._rows_np[q, PRIOR_LEVELS.index(level)]][:, c]
 
-    def score(self, query_items, candidate_items=None) -> np.ndarray:
-        """``s(a, b) = <u(a), v(b)> / temperature + beta(a, b)`` for every query and candidate.
+    def similarity(self, query_items, candidate_items=None) -> np.ndarray:
+        """``<u(a), v(b)> / temperature``: ``(n_q, n_c)`` float32, what the text adds to the prior."""
+        self._check_fitted()
+        u = self._u[self._index(query_items, "query_items")]
+        v = self._v[self._index(candidate_items, "candidate_items")]
+        return u @ v.T * np.float32(1.0 / self.settings.temperature)
+
+    def score(self, query_items, candidate_items=None, text_weight: float = 1.0,
+              level: str = "category") -> np.ndarray:
+        """``s(a, b) = text_weight * <u(a), v(b)> / temperature + beta(a, b)`` for every query and candidate.
 
         Parameters
         ----------
         query_items : ``(n_q,)`` item indices (rows of the fitted embeddings).
         candidate_items : ``(n_c,)`` item indices, optional (all items when None).
+        text_weight : float >= 0, default 1
+            Scales the towers' term; 1 is the trained model, 0 the prior alone.
+        level : {'base', 'group', 'category'}, default 'category'
+            Level of the prior in :meth:`bias`.
 
         Returns
         -------
         ``(n_q, n_c)`` float32; ``softmax`` over a candidate set estimates ``P(b | a)`` restricted
         to it. Higher = more likely bought together.
         """
-        self._check_fitted()
-        u = self._u[self._index(query_items, "query_items")]
-        v = self._v[self._index(candidate_items, "candidate_items")]
-        out = u @ v.T * np.float32(1.0 / self.settings.temperature)
-        out += self.bias(query_items, candidate_items)
+        _check_float("text_weight", text_weight, 0.0, low_open=False)
+        out = self.similarity(query_items, candidate_items) * np.float32(text_weight)
+        out += self.bias(query_items, candidate_items, level)
         return out.astype(np.float32, copy=False)

@@ -61,6 +61,10 @@ from core.complement import ComplementModel, ComplementSettings, cross_category_
 from core.evaluation.split import leave_last_order_out
 from core.model import category_at_level
 
+#: (text_weight, prior level) of the complement model, chosen per evidence bin on validation; the
+#: first is the model as trained, (0, 'base') its popularity prior alone
+MODEL_CONFIGS = ((1.0, "category"), (0.5, "category"), (0.0, "category"), (1.0, "group"), (0.5, "group"),
+                 (0.0, "group"), (1.0, "base"), (0.5, "base"), (0.0, "base"))
 METHODS = ("popularity", "cooccurrence", "cooccurrence_prior", "lift", "text_cosine", "complement_model",
            "blended")
 SLICES = ("all", "cold", "new")
@@ -339,13 +343,26 @@ class _Scorer:
         m[np.arange(len(q)), q] = True
         return m
 
-    def components(self, q: np.ndarray, mask: np.ndarray) -> dict:
-        """Candidate distributions P_co, P_m, pi (rows sum to 1 over the candidates; 0 off them)."""
+    def model_scores(self, q: np.ndarray, config: list) -> np.ndarray:
+        """``(n_q, n_items)`` float64 complement-model scores, query i with ``config[i] = (text_weight, level)``."""
+        sim = self.p.model.similarity(q).astype(np.float64)
+        tw = np.asarray([c[0] for c in config], dtype=np.float64)
+        levels = np.asarray([c[1] for c in config], dtype=object)
+        out = sim * tw[:, None]
+        for level in set(levels.tolist()):
+            at = np.flatnonzero(levels == level)
+            out[at] += self.p.model.bias(q[at], level=level)
+        return out
+
+    def components(self, q: np.ndarray, mask: np.ndarray, config: list | None = None) -> dict:
+        """Candidate distributions P_co, P_m, pi (rows sum to 1 over the candidates; 0 off them).
+
+        ``config``: per query the complement model's ``(text_weight, level)`` (default: as trained)."""
         co = self.p.co[q].toarray()
         co[mask] = 0.0
         tot = co.sum(axis=1, keepdims=True)
         p_co = np.divide(co, tot, out=np.zeros_like(co), where=tot > 0)
-        s = self.p.model.score(q).astype(np.float64)
+        s = self.model_scores(q, config or [MODEL_CONFIGS[0]] * len(q))
         s[mask] = -np.inf
         s -= s.max(axis=1, keepdims=True)
         p_m = np.exp(s)
@@ -416,22 +433,45 @@ def _grid(step: float, with_model: bool) -> list[tuple]:
 
 
 def _choose_weights(scorer: _Scorer, x: sp.csr_matrix, rows: np.ndarray, q: np.ndarray, bins: np.ndarray,
-                    settings: ComplementEvalSettings, rng: np.random.Generator) -> tuple[dict, pd.DataFrame]:
-    """Per evidence bin, the grid weights with the best validation Recall@K (ties: the first)."""
+                    settings: ComplementEvalSettings, rng: np.random.Generator
+                    ) -> tuple[dict, dict, pd.DataFrame, pd.DataFrame]:
+    """Per evidence bin, on validation queries: first the complement model's (text_weight, prior level)
+    among :data:`MODEL_CONFIGS` by Recall@K over every candidate, then the blend weights on the grid
+    with that model (ties: the first listed)."""
     k = settings.k
     grids = {"cooccurrence_prior": _grid(settings.grid_step, False), "blended": _grid(settings.grid_step, True)}
     weights = {name: {} for name in grids}
-    report = []
+    model_config, report, model_report = {}, [], []
     for b in range(len(settings.bins) + 1):
         idx = np.flatnonzero(bins == b)
         if len(idx) > settings.max_valid_queries:
             idx = np.sort(rng.choice(idx, size=settings.max_valid_queries, replace=False))
+        m_recall = np.zeros(len(MODEL_CONFIGS))
+        for s in range(0, len(idx), settings.block):
+            sel = idx[s:s + settings.block]
+            qq = q[sel]
+            mask = scorer.mask(qq)
+            truth = _truth(x, rows[sel], qq, scorer.p.dept)
+            sim = scorer.p.model.similarity(qq).astype(np.float64)
+            bias = {lv: scorer.p.model.bias(qq, level=lv) for lv in {c[1] for c in MODEL_CONFIGS}}
+            for ci, (tw, lv) in enumerate(MODEL_CONFIGS):
+                sc = tw * sim + bias[lv] + 1e-9 * scorer.tie[None, :]
+                sc[mask] = -np.inf
+                m_recall[ci] += ranking_hits(_top_k(sc, k), truth, k)[1].sum()
+        best_m = int(np.argmax(m_recall)) if len(idx) else 0
+        model_config[b] = MODEL_CONFIGS[best_m]
+        model_report.append({"bin": b, "validation_queries": len(idx), "text_weight": MODEL_CONFIGS[best_m][0],
+                             "prior_level": MODEL_CONFIGS[best_m][1],
+                             "validation_recall": m_recall[best_m] / max(len(idx), 1),
+                             "validation_recall_as_trained": m_recall[0] / max(len(idx), 1),
+                             "validation_recall_prior_only": m_recall[MODEL_CONFIGS.index((0.0, "base"))]
+                             / max(len(idx), 1)})
         recalls = {name: np.zeros(len(g)) for name, g in grids.items()}
         for s in range(0, len(idx), settings.block):
             sel = idx[s:s + settings.block]
             qq = q[sel]
             mask = scorer.mask(qq)
-            comp = scorer.components(qq, mask)
+            comp = scorer.components(qq, mask, [model_config[b]] * len(sel))
             truth = _truth(x, rows[sel], qq, scorer.p.dept)
             # shortlist: the union of each component's top candidates stands in for the catalog
             short = np.hstack([_top_k(np.where(mask, -np.inf, comp[c] + 1e-15 * scorer.tie), settings.shortlist)
@@ -462,7 +502,7 @@ def _choose_weights(scorer: _Scorer, x: sp.csr_matrix, rows: np.ndarray, q: np.n
             report.append({"method": name, "bin": b, "validation_queries": len(idx),
                            "w_cooccurrence": g[best][0], "w_model": g[best][1], "w_prior": g[best][2],
                            "validation_recall": recalls[name][best] / max(len(idx), 1)})
-    return weights, pd.DataFrame(report)
+    return weights, model_config, pd.DataFrame(report), pd.DataFrame(model_report)
 
 
 # --- the evaluation ----------------------------------------------------------------------------
@@ -514,16 +554,17 @@ def evaluate_complements(catalog: pd.DataFrame, split: TimeSplit, embeddings: np
     s_valid, s_test, s_tie, s_mv, s_mt = (int(c.generate_state(1)[0] % 2**31) for c in ss.spawn(5))
     tie = np.random.default_rng(s_tie).random(len(item_ids))
     info = {"items": len(item_ids), "departments": int(dept.max()) + 1, "split": split.how}
-    needs_weights = {"cooccurrence_prior", "blended"} & set(methods)
+    needs_weights = {"cooccurrence_prior", "blended", "complement_model"} & set(methods)
 
-    weights, report = {}, pd.DataFrame()
+    weights, report, model_report = {}, pd.DataFrame(), pd.DataFrame()
+    model_config = {b: MODEL_CONFIGS[0] for b in range(len(settings.bins) + 1)}
     if needs_weights:
         t0 = time.perf_counter()
         fit = _Period(split.fit, item_ids, dept, emb, settings, s_mv, cat)
         xv, rv, qv = _queries(split.valid, item_ids, dept)
         bins_v = _bin_of(fit.counts[qv], settings.bins)
-        weights, report = _choose_weights(_Scorer(fit, emb, tie), xv, rv, qv, bins_v, settings,
-                                          np.random.default_rng(s_valid))
+        weights, model_config, report, model_report = _choose_weights(
+            _Scorer(fit, emb, tie), xv, rv, qv, bins_v, settings, np.random.default_rng(s_valid))
         info["validation_seconds"] = time.perf_counter() - t0
         log(f"weights chosen on {len(qv):,} validation queries in {info['validation_seconds']:.1f} s")
         del fit
@@ -553,7 +594,7 @@ def evaluate_complements(catalog: pd.DataFrame, split: TimeSplit, embeddings: np
         sel = union[s:s + settings.block]
         q = qt[sel]
         mask = scorer.mask(q)
-        comp = scorer.components(q, mask)
+        comp = scorer.components(q, mask, [model_config[b] for b in bins_t[sel]])
         truth = _truth(xt, rt[sel], q, dept)
         for m in methods:
             top = _top_k(scorer.method(m, q, mask, comp, weights, bins_t[sel]), settings.k)
@@ -572,6 +613,7 @@ def evaluate_complements(catalog: pd.DataFrame, split: TimeSplit, embeddings: np
                          "hit_rate_se": hr_se, "recall_se": rc_se})
     out = pd.DataFrame(rows, columns=list(COLUMNS))
     out.attrs["weights"] = report
+    out.attrs["model_config"] = model_report
     out.attrs["info"] = info
     return out
 

@@ -258,7 +258,7 @@ def test_category_prior_by_hand():
     a, b = np.array([0, 0, 1, 2]), np.array([2, 2, 3, 0])
     groups, cats = np.array([0, 0, 1, 1, -1]), np.array([0, 1, 2, 2, -1])
     m = 2.0
-    table, row = category_prior(a, b, 5, groups, cats, strength=m)
+    table, rows = category_prior(a, b, 5, groups, cats, strength=m)
     q = (np.array([1, 0, 2, 1, 0]) + 0.5) / (4 + 2.5)             # Q(b)
     np.testing.assert_allclose(table[0], q, rtol=1e-6)
     g0 = (np.array([0, 0, 2, 1, 0]) + m * q) / (3 + m)            # group 0 holds the queries 0, 0, 1
@@ -268,7 +268,14 @@ def test_category_prior_by_hand():
     c2 = (np.array([1, 0, 0, 0, 0]) + m * g1) / (1 + m)           # category 2 (parent group 1)
     np.testing.assert_allclose(table[1:], np.stack([g0, g1, c0, c1, c2]), rtol=1e-6)
     np.testing.assert_allclose(table.sum(axis=1), 1, rtol=1e-6)
-    np.testing.assert_array_equal(row, [3, 4, 5, 5, 0])           # item 4: no category -> Q
+    np.testing.assert_array_equal(rows[:, 2], [3, 4, 5, 5, 0])    # item 4: no category -> Q
+    np.testing.assert_array_equal(rows[:, 1], [1, 1, 2, 2, 0])
+    np.testing.assert_array_equal(rows[:, 0], 0)
+    # another base distribution at the top of the hierarchy
+    tb, _ = category_prior(a, b, 5, groups, cats, strength=m, base=np.array([1.0, 1, 1, 1, 4]))
+    np.testing.assert_allclose(tb[0], [0.125, 0.125, 0.125, 0.125, 0.5])
+    with pytest.raises(ValueError, match="base must be a positive"):
+        category_prior(a, b, 5, base=np.zeros(5))
     # strength 0: the category's own empirical distribution
     t0, _ = category_prior(a, b, 5, groups, cats, strength=0.0)
     np.testing.assert_allclose(t0[3], [0, 0, 1, 0, 0])
@@ -279,8 +286,16 @@ def test_category_bias_is_the_log_prior_row_of_the_query():
     cats = np.arange(20) % 4 + 4 * groups                          # 4 categories per group
     s = ComplementSettings(dim=8, hidden=16, epochs=1, batch_size=8, temperature=0.1, prior_strength=5.0)
     m = ComplementModel(s).fit(emb, a, b, pop, groups, cats)
-    table, row = category_prior(a, b, 20, groups, cats, strength=5.0)
-    np.testing.assert_allclose(m.bias([0, 13], [2, 15]), np.log(table[row[[0, 13]]][:, [2, 15]]), rtol=1e-5)
+    table, rows = category_prior(a, b, 20, groups, cats, strength=5.0, base=pop + 0.5)
+    for col, level in enumerate(("base", "group", "category")):
+        np.testing.assert_allclose(m.bias([0, 13], [2, 15], level=level),
+                                   np.log(table[rows[[0, 13], col]][:, [2, 15]]), rtol=1e-5)
+    # text_weight 0: the prior alone; 'base' level: ranks by popularity
+    np.testing.assert_allclose(m.score([0, 13], text_weight=0.0, level="base"), m.bias([0, 13], level="base"))
+    assert (np.argsort(-m.score([0], text_weight=0.0, level="base")[0], kind="stable")[:5]
+            == np.argsort(-(pop + 0.5), kind="stable")[:5]).all()
+    with pytest.raises(ValueError, match="level must be one of"):
+        m.bias([0], level="aisle")
     u = m.transform_query([0, 13])
     v, zero = m.transform_candidate([2, 15])
     np.testing.assert_array_equal(zero, 0)
