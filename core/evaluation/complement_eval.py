@@ -22,7 +22,8 @@ Methods (all in one run, same queries, same candidates)::
     cooccurrence        C_qj                                  pair count, no minimum
     lift                N C_qj / (n_q n_j) where C_qj >= 2, else 0
     text_cosine         <e_q, e_j>                            raw sentence-embedding cosine
-    complement_model    s(q, j)                               core.complement.ComplementModel
+    complement_model    t cos(u_q, v_j)/T + log P(j | c_q)    core.complement.ComplementModel.score;
+                        (t, level of c_q) in MODEL_CONFIGS per evidence bin, chosen on validation
     cooccurrence_prior  (1-l) P_co(j|q) + l pi_j              l per evidence bin
     blended             a P_co(j|q) + b P_m(j|q) + c pi_j     (a, b, c) per evidence bin, a+b+c = 1
 
@@ -34,8 +35,11 @@ evidence bin of the query, its training basket count in {0, 1-4, 5-19, 20+} by d
 Recall@K on a validation split carved from the training period only (Instacart: each customer's
 last training order; Complete Journey: the last ``valid_weeks`` training weeks), with every
 statistic and the complement model refitted on the rest of the training period for that choice.
-The test never informs a weight. Ties (integer counts, no evidence) are broken by a seeded random
-order of the items.
+The complement model's own text weight ``t`` and prior level (basket popularity, department or
+aisle: :data:`MODEL_CONFIGS`) are chosen per bin first, by validation Recall@K over every candidate;
+``(0, 'base')`` is its popularity prior alone, so the table shows whether the text earns its
+weight (``attrs["model_config"]``). The test never informs a weight. Ties (integer counts, no
+evidence) are broken by a seeded random order of the items.
 
 References
 ----------
@@ -532,6 +536,8 @@ def evaluate_complements(catalog: pd.DataFrame, split: TimeSplit, embeddings: np
         Columns :data:`COLUMNS` (``method, slice, queries, hit_rate_at_10, recall_at_10,
         hit_rate_se, recall_se``), one row per method and slice, rates in [0, 1]. ``attrs``
         holds ``weights`` (the chosen blend weights per evidence bin, with validation recall),
+        ``model_config`` (the complement model's text weight and prior level per bin, with the
+        validation recall of the chosen, the as-trained and the prior-only configuration),
         ``info`` (sizes, seconds).
 
     Raises

@@ -8,7 +8,8 @@ import pytest
 from core import schema as S
 from core.complement import ComplementSettings
 from core.errors import EmptyDataError
-from core.evaluation.complement_eval import METHODS, SLICES, ComplementEvalSettings, complement_eval_table
+from core.evaluation.complement_eval import (METHODS, MODEL_CONFIGS, SLICES, ComplementEvalSettings,
+                                             complement_eval_table)
 from core.evaluation.split import leave_last_order_out
 
 SMALL = ComplementEvalSettings(max_queries=120, max_valid_queries=60, grid_step=0.5, shortlist=20,
@@ -36,6 +37,13 @@ def test_table_columns_slices_and_the_last_order_as_test(instacart_tables):
     # weights come from the validation split (one row per method and evidence bin)
     w = out.attrs["weights"]
     assert set(w["method"]) == {"cooccurrence_prior", "blended"} and len(w) == 2 * (len(SMALL.bins) + 1)
+    # the complement model's configuration per bin, chosen on the same validation queries
+    mc = out.attrs["model_config"]
+    assert list(mc["bin"]) == list(range(len(SMALL.bins) + 1))
+    assert set(zip(mc["text_weight"], mc["prior_level"])) <= set(MODEL_CONFIGS)
+    assert (mc["validation_recall"] >= mc[["validation_recall_as_trained", "validation_recall_prior_only"]].max(axis=1)
+            - 1e-12).all()
+    assert (mc["validation_queries"].to_numpy() == w.loc[w["method"] == "blended", "validation_queries"].to_numpy()).all()
 
 
 def test_non_product_lines_are_left_out(instacart_tables):
