@@ -1,7 +1,7 @@
 """Explanations a merchandiser can check: one pair's evidence, one item's neighbours."""
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import numpy as np
 import pandas as pd
@@ -25,6 +25,9 @@ class PairDetails:
         Cosine similarity of the two products' texts in [-1, 1] (nan without embeddings).
     review_snippets : dict
         product_id -> up to 3 review texts (longest first), when reviews are given.
+    review_signals : dict
+        product_id -> {"reviews": int, "mean_rating": float, "mean_sentiment": float} (NaN where none) for
+        both products; empty when the model has no reviews.
     reason : str
         One line, e.g. "37 of 15,968 baskets hold both (lift 3.2: 3.2x more often than chance); 62% of
         baskets with Greek yogurt also hold Granola; text similarity 0.41".
@@ -37,6 +40,7 @@ class PairDetails:
     similarity: float
     review_snippets: dict
     reason: str
+    review_signals: dict = field(default_factory=dict)
 
 
 def pair_details(model: ShopModel, a_id, b_id, reviews: pd.DataFrame | None = None,
@@ -76,7 +80,13 @@ def pair_details(model: ShopModel, a_id, b_id, reviews: pd.DataFrame | None = No
         reason = f"no basket holds both {model.titles[ia]} and {model.titles[ib]}"
     if np.isfinite(sim):
         reason += f"; text similarity {sim:.2f}"
-    return PairDetails(str(a_id), str(b_id), stats, examples, sim, snippets, reason)
+    signals = {}
+    if model.item_reviews is not None:
+        for pid, i in ((str(a_id), ia), (str(b_id), ib)):
+            row = model.item_reviews.iloc[i]
+            signals[pid] = {"reviews": int(row["reviews"]), "mean_rating": float(row["mean_rating"]),
+                            "mean_sentiment": float(row["mean_sentiment"])}
+    return PairDetails(str(a_id), str(b_id), stats, examples, sim, snippets, reason, signals)
 
 
 def neighbours(model: ShopModel, item_id, k: int = 15, cross_only: bool = True) -> pd.DataFrame:
@@ -84,10 +94,16 @@ def neighbours(model: ShopModel, item_id, k: int = 15, cross_only: bool = True) 
 
     Returns
     -------
-    DataFrame: consequent_id, consequent_title, consequent_category, pair_count, lift, similarity, affinity.
+    DataFrame: consequent_id, consequent_title, consequent_category, pair_count, customers (when the model
+    has it), lift, similarity, affinity; with reviews also the partner's reviews, mean_rating, mean_sentiment.
     """
     p = model.pairs[model.pairs["antecedent_id"] == str(item_id)]
     if cross_only:
         p = p[p["antecedent_category"] != p["consequent_category"]]
-    cols = ["consequent_id", "consequent_title", "consequent_category", "pair_count", "lift", "similarity", "affinity"]
-    return p.nlargest(k, "affinity")[cols].reset_index(drop=True)
+    cols = ["consequent_id", "consequent_title", "consequent_category", "pair_count", "customers", "lift",
+            "similarity", "affinity"]
+    out = p.nlargest(k, "affinity")[[c for c in cols if c in p.columns]].reset_index(drop=True)
+    if model.item_reviews is not None:
+        rv = model.item_reviews.iloc[model.item_index(out["consequent_id"].tolist())].reset_index(drop=True)
+        out = pd.concat([out, rv], axis=1)
+    return out

@@ -41,6 +41,9 @@ class ShopModel:
         The classifier's result (held-out accuracy, ...) when it labelled uncategorised products.
     category_note : str
         Why categories were not inferred or labelled, when that was asked for and impossible ("" otherwise).
+    item_reviews : DataFrame or None
+        ``(n_items,)`` rows in item order: ``reviews`` (count), ``mean_rating`` in [1, 5], ``mean_sentiment``
+        in [-1, 1] (NaN where none); None without reviews (core.pipeline.review_signals).
     """
 
     item_ids: np.ndarray
@@ -64,6 +67,7 @@ class ShopModel:
     category_clusters: pd.DataFrame | None = None
     category_labelling: object = None
     category_note: str = ""
+    item_reviews: pd.DataFrame | None = None
 
     def __post_init__(self):
         self._item_index = pd.Index(self.item_ids)

@@ -22,7 +22,7 @@ from core.affinity import (AffinitySettings, category_pair_stats, hybrid_affinit
                            rowwise_cosine)
 from core.baskets import build_baskets
 from core.categories import infer_categories, label_from_partial, strip_variant_words
-from core.embeddings import product_texts
+from core.embeddings import product_texts, strip_html
 from core.errors import EmptyDataError
 from core.model import ShopModel, category_at_level
 
@@ -156,6 +156,50 @@ def infer_catalog_categories(titles: Sequence[str], embed: EmbedFn, k: int | Non
     return result, summary
 
 
+def review_signals(reviews: pd.DataFrame | None, item_ids: np.ndarray, embed: EmbedFn | None = None,
+                   progress: Progress | None = None) -> pd.DataFrame | None:
+    """Per product: review count, mean rating and mean review sentiment (graph attributes and filters).
+
+    Sentiment is :func:`core.sentiment.review_sentiment` of each review's MiniLM vector (a classifier
+    trained on ratings: ``2 P(positive) - 1`` in [-1, 1]), averaged per product; without ``embed`` it is
+    left NaN and only the ratings count.
+
+    Parameters
+    ----------
+    reviews : DataFrame or None
+        Columns product_id, text; optional rating (1..5).
+    item_ids : ``(n_items,)`` product ids.
+    embed : callable(texts, progress) -> unit vectors of the model the sentiment classifier was trained on.
+
+    Returns
+    -------
+    DataFrame or None
+        ``(n_items,)`` rows in ``item_ids`` order: ``reviews`` (int, 0 without any), ``mean_rating`` in
+        [1, 5] and ``mean_sentiment`` in [-1, 1] (NaN where there is nothing to average). None when there
+        are no reviews.
+
+    Raises
+    ------
+    ValueError
+        The vectors' dimension is not the sentiment model's (another encoder).
+    """
+    if reviews is None or not len(reviews) or S.PRODUCT_ID not in reviews:
+        return None
+    from core.sentiment import review_sentiment, sentiment_by
+
+    sentiment = np.full(len(reviews), np.nan)
+    if embed is not None and S.TEXT in reviews:
+        clean = [strip_html(t) for t in reviews[S.TEXT].tolist()]
+        keep = np.array([bool(t) for t in clean], dtype=bool)
+        if keep.any():
+            vecs = embed([t for t, k in zip(clean, keep) if k], progress or (lambda f, m: None))
+            sentiment[keep] = review_sentiment(np.asarray(vecs, dtype=np.float32))
+    per = sentiment_by(reviews, sentiment).set_index(S.PRODUCT_ID).reindex(pd.Index(item_ids, dtype=object))
+    return pd.DataFrame({"reviews": per["reviews"].fillna(0).astype(np.int64).to_numpy(),
+                         "mean_rating": per["mean_rating"].to_numpy(dtype=float),
+                         "mean_sentiment": per["mean_sentiment"].to_numpy(dtype=float)})
+
+
 def build_model(catalog: pd.DataFrame, orders: pd.DataFrame, reviews: pd.DataFrame | None = None,
                 settings: BuildSettings = BuildSettings(), embed: EmbedFn | None = None,
                 progress: Progress | None = None) -> ShopModel:
@@ -237,6 +281,15 @@ def build_model(catalog: pd.DataFrame, orders: pd.DataFrame, reviews: pd.DataFra
                 source = "partly inferred"
     categories = category_at_level(raw_paths, settings.category_level)
     paths = category_at_level(raw_paths, 99)
+    item_reviews = None
+    if reviews is not None and len(reviews):
+        p(0.8, "review ratings and sentiment")
+        try:
+            item_reviews = review_signals(reviews, item_ids, embed if settings.use_text else None,
+                                          _sub(progress, 0.8, 0.82))
+        except ValueError as exc:      # vectors of another encoder than the sentiment model's
+            note = (note + "; " if note else "") + f"review sentiment left out: {exc}"
+            item_reviews = review_signals(reviews, item_ids, None)
 
     p(0.82, "counting item pairs")
     pairs = pair_stats(baskets.basket_items, settings.affinity.min_pair_count,
@@ -279,7 +332,8 @@ def build_model(catalog: pd.DataFrame, orders: pd.DataFrame, reviews: pd.DataFra
         affinity=_cross_csr(pairs.loc[ci], pairs.loc[ci, "affinity"].to_numpy(), n),
         embeddings=embeddings, user_items=user_items, customer_ids=np.asarray(customer_ids, dtype=object),
         settings=settings.affinity, category_level=settings.category_level, category_source=source,
-        category_inference=inference, category_clusters=clusters, category_labelling=labelling, category_note=note)
+        category_inference=inference, category_clusters=clusters, category_labelling=labelling, category_note=note,
+        item_reviews=item_reviews)
     p(1.0, "done")
     return model
 

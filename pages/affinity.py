@@ -10,7 +10,7 @@ from core.explain import neighbours, pair_details
 from core.pipeline import category_pairs_table, item_pairs_table
 from ui import state
 from ui.page import page_setup
-from ui.charts import lift_heatmap, md_escape, network_figure
+from ui.charts import graph_layout, lift_heatmap, md_escape, network_figure
 from core.store.category_choices import CategoryChoices, load_category_choices, save_category_choices
 from ui.resources import get_engine, shop_model, workspace_data
 
@@ -44,6 +44,35 @@ m1.metric("Baskets", f"{model.baskets.n_baskets:,}")
 m2.metric("Products bought", f"{int((model.item_counts > 0).sum()):,}")
 m3.metric("Item pairs (both directions)", f"{len(pairs):,}")
 m4.metric("Cross-category pairs", f"{len(cross):,}")
+
+def _label_uncategorised(engine, choices, n_missing: int) -> None:
+    """The classifier for the uncategorised products of a partly labelled catalog, and its held-out scores."""
+    want = st.checkbox(f"Label the {n_missing:,} uncategorised products with a classifier trained on the "
+                       "categorised ones", value=choices.label_uncategorised,
+                       key=f"{state.LABEL_UNCATEGORISED}_{workspace}",
+                       help="Logistic regression on the language model's vectors; its accuracy is measured on "
+                            "a held-out part of the categorised products.")
+    if want != choices.label_uncategorised:
+        save_category_choices(engine, workspace, CategoryChoices(k=choices.k, names=dict(choices.names),
+                                                                 label_uncategorised=want))
+        st.rerun()
+    lab = model.category_labelling
+    if lab is not None:
+        a1, a2, a3 = st.columns(3)
+        a1.metric("Held-out accuracy", f"{lab.accuracy:.1%}")
+        a2.metric("Macro-F1", f"{lab.macro_f1:.2f}")
+        a3.metric("Most-frequent-class baseline", f"{lab.baseline_accuracy:.1%}")
+        st.caption(lab.method)
+        done = np.flatnonzero(lab.predicted)
+        labelled = pd.DataFrame({"product_id": model.item_ids[done], "title": model.titles[done],
+                                 "predicted_category": lab.labels[done], "confidence": lab.confidence[done]})
+        st.dataframe(labelled, hide_index=True, width="stretch")
+        st.download_button("Download the labelled products (CSV)", labelled.to_csv(index=False).encode(),
+                           file_name=f"labelled_products_{workspace}.csv", mime="text/csv")
+        st.download_button("Download held-out scores per category (CSV)",
+                           lab.per_class.reset_index().to_csv(index=False).encode(),
+                           file_name=f"labelling_per_category_{workspace}.csv", mime="text/csv")
+
 
 def _category_section() -> None:
     """Inferred categories (a catalog without any) or the classifier's labels (a partly labelled one)."""
@@ -98,32 +127,9 @@ def _category_section() -> None:
             st.download_button("Download silhouette per k (CSV)", inf.silhouette.to_csv(index=False).encode(),
                                file_name=f"silhouette_{workspace}.csv", mime="text/csv")
     elif 0 < n_missing < model.n_items:
-        st.subheader("Uncategorised products")
-        want = st.checkbox(f"Label the {n_missing:,} uncategorised products with a classifier trained on the "
-                           "categorised ones", value=choices.label_uncategorised,
-                           key=f"{state.LABEL_UNCATEGORISED}_{workspace}",
-                           help="Logistic regression on the language model's vectors; its accuracy is measured on "
-                                "a held-out part of the categorised products.")
-        if want != choices.label_uncategorised:
-            save_category_choices(engine, workspace, CategoryChoices(k=choices.k, names=dict(choices.names),
-                                                                     label_uncategorised=want))
-            st.rerun()
-        lab = model.category_labelling
-        if lab is not None:
-            a1, a2, a3 = st.columns(3)
-            a1.metric("Held-out accuracy", f"{lab.accuracy:.1%}")
-            a2.metric("Macro-F1", f"{lab.macro_f1:.2f}")
-            a3.metric("Most-frequent-class baseline", f"{lab.baseline_accuracy:.1%}")
-            st.caption(lab.method)
-            done = np.flatnonzero(lab.predicted)
-            labelled = pd.DataFrame({"product_id": model.item_ids[done], "title": model.titles[done],
-                                     "predicted_category": lab.labels[done], "confidence": lab.confidence[done]})
-            st.dataframe(labelled, hide_index=True, width="stretch")
-            st.download_button("Download the labelled products (CSV)", labelled.to_csv(index=False).encode(),
-                               file_name=f"labelled_products_{workspace}.csv", mime="text/csv")
-            st.download_button("Download held-out scores per category (CSV)",
-                               lab.per_class.reset_index().to_csv(index=False).encode(),
-                               file_name=f"labelling_per_category_{workspace}.csv", mime="text/csv")
+        # an expander, not a section: a few uncategorised products (the demo has 12) should not crowd the page
+        with st.expander(f"Uncategorised products: {n_missing:,}", expanded=model.category_labelling is not None):
+            _label_uncategorised(engine, choices, n_missing)
 
 
 _category_section()
@@ -151,7 +157,26 @@ min_customers = f4.number_input(
 significant = f5.checkbox("Significant only", key=state.PAIR_SIGNIFICANT, disabled=not has_q,
                           help="One-sided Fisher exact test for positive association, Benjamini–Hochberg "
                                "corrected across all pairs: keep pairs with q < 0.05.")
+rv = model.item_reviews
+if rv is not None:
+    g1, g2, _ = st.columns([1, 1, 2])
+    min_rating = g1.slider("Minimum mean rating (both products)", 1.0, 5.0, step=0.5, key=state.PAIR_MIN_RATING,
+                           help="Mean star rating of each product's reviews; products without reviews pass.")
+    min_sentiment = g2.slider("Minimum review sentiment (both products)", -1.0, 1.0, step=0.1,
+                              key=state.PAIR_MIN_SENTIMENT,
+                              help="Mean sentiment of each product's reviews, -1 (negative) to 1 (positive), read "
+                                   "by a classifier on the language model's vectors trained on ratings; products "
+                                   "without reviews pass.")
 view = cross[cross["lift"] >= min_lift]
+if rv is not None:
+    for col, low, floor in (("mean_rating", min_rating, 1.0), ("mean_sentiment", min_sentiment, -1.0)):
+        if low > floor:
+            vals = rv[col].to_numpy()
+            ok = np.isnan(vals) | (vals >= low)
+            view = view[ok[view["antecedent"].to_numpy()] & ok[view["consequent"].to_numpy()]]
+    view = view.assign(**{f"{side}_{name}": rv[col].to_numpy()[view[side].to_numpy()]
+                          for side in ("antecedent", "consequent")
+                          for name, col in (("rating", "mean_rating"), ("sentiment", "mean_sentiment"))})
 if "customers" in view.columns and min_customers > 1:
     view = view[view["customers"] >= min_customers]
 if significant and has_q:
@@ -166,7 +191,9 @@ view = view.sort_values("affinity", ascending=False)
 cols = ["antecedent_title", "antecedent_category", "consequent_title", "consequent_category", "pair_count",
         "customers", "support", "confidence", "lift", "similarity", "affinity", "antecedent_id", "consequent_id"]
 cols = [c for c in cols if c in view.columns]
-cols += [c for c in ("leverage", "conviction", "conviction_infinite", "jaccard", "npmi", "p_value", "q_value") if c in view.columns]
+cols += [c for c in ("antecedent_rating", "antecedent_sentiment", "consequent_rating", "consequent_sentiment",
+                     "leverage", "conviction", "conviction_infinite", "jaccard", "npmi", "p_value", "q_value")
+         if c in view.columns]
 table = view[cols].head(2000).reset_index(drop=True)
 picked = st.dataframe(table, hide_index=True, width="stretch", height=380, key="pair_table",
              on_select="rerun", selection_mode="single-row",
@@ -191,6 +218,13 @@ if rows:
         k2.metric("Confidence", f"{r['confidence']:.1%}")
         k3.metric("Lift", f"{r['lift']:.2f}")
         k4.metric("Text similarity", f"{d.similarity:.2f}")
+        for pid, sig in d.review_signals.items():
+            if sig["reviews"]:
+                title = model.titles[model.item_index([pid])[0]]
+                st.caption(f"{md_escape(title)}: {sig['reviews']:,} reviews, mean rating "
+                           + (f"{sig['mean_rating']:.1f}" if np.isfinite(sig["mean_rating"]) else "n/a")
+                           + ", review sentiment "
+                           + (f"{sig['mean_sentiment']:+.2f}" if np.isfinite(sig["mean_sentiment"]) else "n/a"))
         st.caption("Example baskets holding both")
         st.dataframe(d.example_baskets, hide_index=True, width="stretch")
         for pid, texts in d.review_snippets.items():
@@ -203,15 +237,16 @@ st.subheader("Network of the strongest cross-category links")
 top = item_pairs_table(model, cross_only=True)
 top = top[top["antecedent_id"].astype(str) < top["consequent_id"].astype(str)]  # one edge per pair
 st.session_state[state.GRAPH_EDGES] = min(st.session_state[state.GRAPH_EDGES], max(len(top), 1))
-n_edges = st.slider("Edges shown (strongest first)", 1, max(2, min(len(top), 5000)), key=state.GRAPH_EDGES,
-                    help="Drawn as one WebGL trace; the layout is computed once per edge selection and reused.")
+n_edges = st.slider("Edges shown (strongest first)", 1, max(2, min(len(top), 40000)), key=state.GRAPH_EDGES,
+                    help="Drawn as one WebGL trace; the layout is computed once per edge selection and reused (above 400 "
+                         "products: force-directed on the 400 best connected, the rest placed next to their partners).")
 
 
 @st.cache_data(show_spinner="Laying out the graph…", max_entries=8)
 def _layout(fingerprint: str, edges: tuple) -> dict:
     g = nx.Graph()
     g.add_edges_from(edges)
-    return {n: tuple(map(float, p)) for n, p in nx.spring_layout(g, seed=7, iterations=60).items()}
+    return graph_layout(g, seed=7, iterations=60)
 
 
 graph = affinity_graph(top, weight="affinity", top_n=int(n_edges))
@@ -219,8 +254,14 @@ positions = _layout(f"{id(model)}", tuple(sorted(graph.edges())))
 idx = model.item_index(list(graph.nodes()))
 st.caption(f"Showing {graph.number_of_edges():,} of {len(top):,} cross-category links. Click a product to list its "
            "partners.")
+info = None
+if rv is not None:
+    sub = rv.iloc[idx]
+    info = {n: (f"{k:,} reviews · rating {r:.1f} · sentiment {s_:+.2f}" if k else "no reviews").replace("nan", "n/a")
+            for n, k, r, s_ in zip(graph.nodes(), sub["reviews"], sub["mean_rating"], sub["mean_sentiment"])}
 event = st.plotly_chart(network_figure(graph, positions, dict(zip(graph.nodes(), model.categories[idx])),
-                                       dict(zip(graph.nodes(), model.titles[idx]))), width="stretch", key="network",
+                                       dict(zip(graph.nodes(), model.titles[idx])), node_info=info),
+                        width="stretch", key="network",
                         on_select="rerun", selection_mode="points")
 points = (event or {}).get("selection", {}).get("points", []) if isinstance(event, dict) else \
     (event.selection.points if event is not None else [])

@@ -345,3 +345,51 @@ def test_partly_labelled_catalog_labelled_on_request(small_uncategorised, counti
 def test_category_settings_validation(kwargs, exc, match):
     with pytest.raises(exc, match=match):
         BuildSettings(**kwargs)
+
+
+# --- review signals (issue 4 item 4) ------------------------------------------------------------------
+
+REVIEWS = pd.DataFrame({
+    S.PRODUCT_ID: ["24852", "24852", "24852", "21903", "21903", "nope"],
+    S.TEXT: ["Perfectly ripe and sweet, I love these, will buy again", "Great taste, always fresh",
+             "<p>Delicious</p>", "Wilted and slimy, went straight in the bin. Awful.", "", "orphan review"],
+    S.RATING: [5, 4, 5, 1, 2, 3],
+})
+
+
+def test_review_signals_by_hand(instacart_tables, counting_embed):
+    from core.pipeline import review_signals
+
+    catalog, _ = instacart_tables
+    ids = catalog[S.PRODUCT_ID].astype(str).to_numpy(dtype=object)
+    embed, _ = counting_embed
+    rv = review_signals(REVIEWS, ids, embed)
+    i, j, k = pd.Index(ids).get_indexer(["24852", "21903", "45"])
+    assert rv.shape == (len(ids), 3) and rv["reviews"].sum() == 5          # the orphan review is not a product's
+    assert (rv.loc[i, "reviews"], rv.loc[i, "mean_rating"]) == (3, pytest.approx(14 / 3))
+    assert (rv.loc[j, "reviews"], rv.loc[j, "mean_rating"]) == (2, pytest.approx(1.5))
+    assert rv.loc[k, "reviews"] == 0 and np.isnan(rv.loc[k, "mean_rating"]) and np.isnan(rv.loc[k, "mean_sentiment"])
+    # the sentiment classifier reads the praise as positive and the complaint as negative (a blank text is unscored)
+    assert rv.loc[i, "mean_sentiment"] > 0.3 and rv.loc[j, "mean_sentiment"] < -0.3
+    assert rv["mean_sentiment"].dropna().between(-1, 1).all()
+    # without the language model only the ratings count
+    plain = review_signals(REVIEWS, ids)
+    assert plain["mean_sentiment"].isna().all() and plain.loc[i, "mean_rating"] == pytest.approx(14 / 3)
+    assert review_signals(REVIEWS.iloc[:0], ids) is None
+
+
+def test_model_carries_review_signals_into_explanations(small_uncategorised, counting_embed):
+    from core.explain import neighbours, pair_details
+
+    catalog, orders = small_uncategorised
+    embed, _ = counting_embed
+    m = build_model(catalog, orders, REVIEWS, embed=embed)
+    i = m.item_index(["24852"])[0]
+    assert i >= 0 and m.item_reviews.loc[i, "reviews"] == 3
+    partner = m.pairs.loc[m.pairs["antecedent_id"] == "24852", "consequent_id"].iloc[0]
+    d = pair_details(m, "24852", partner, REVIEWS)
+    assert d.review_signals["24852"]["mean_rating"] == pytest.approx(14 / 3)
+    nb = neighbours(m, partner, cross_only=False)
+    assert {"customers", "reviews", "mean_rating", "mean_sentiment"} <= set(nb.columns)
+    row = nb[nb["consequent_id"] == "24852"]
+    assert len(row) == 1 and row["reviews"].iloc[0] == 3
