@@ -140,9 +140,11 @@ class Strategy:
     Attributes
     ----------
     rules : compiled rule set or None. Anything with ``name``, ``adjust(customer_id, hist, scores) ->
-        (scores, notes)`` (``notes``: item index -> text) and ``pins(customer_id, hist) -> [(item index,
-        1-based position), ...]``, see core.rules. ``adjust`` runs after bought items are masked
-        (``-inf`` = excluded); pins are placed after the top k is chosen.
+        (scores, notes)`` (``notes``: Mapping item index -> text) and ``pins(customer_id, hist) -> [(item
+        index, 1-based position), ...]``, see core.rules. ``adjust`` runs after bought items are masked
+        (``-inf`` = excluded); pins are placed after the top k is chosen, their reason is "pinned at
+        position P by rule set 'NAME'", the score shown is their own (0.0 where it is not finite), and
+        "; rule: <note>" ends the reason of every shown item with a note.
     diversity : :class:`MMR` or None; re-ranks the top k for category diversity.
     """
 
@@ -221,12 +223,12 @@ class Strategy:
         scores, reason = self._scores(hist, counts, prepared)
         scores = scores.astype(np.float64, copy=True)
         scores[hist] = -np.inf
-        notes, pins, before = {}, [], None
+        notes, pins = {}, []
         if self.rules is not None:
-            before = scores.copy()
+            # notes may be a lazy Mapping over the adjusted scores (core.rules): only looked up, never copied
             scores, notes = self.rules.adjust(customer_id, hist, scores)
             scores = np.asarray(scores, dtype=np.float64)
-            notes = dict(notes or {})
+            notes = {} if notes is None else notes
             pins = list(self.rules.pins(customer_id, hist))
         finite = np.isfinite(scores) & (scores > 0)
         cand = np.nonzero(finite)[0]
@@ -240,7 +242,7 @@ class Strategy:
         items = [int(j) for j in top]
         why = {j: None for j in items}
         if pins:
-            items, pinned_at = self._place_pins(items, pins, hist, scores, before, notes, k)
+            items, pinned_at = self._place_pins(items, pins, hist, k)
             why.update({j: f"pinned at position {p} by rule set '{self.rules.name}'" for j, p in pinned_at.items()})
         if not items:
             return empty
@@ -255,18 +257,19 @@ class Strategy:
         return Recommendations(str(customer_id), self.model.item_ids[idx], out_scores, reasons)
 
     @staticmethod
-    def _place_pins(items, pins, hist, scores, before, notes, k):
+    def _place_pins(items, pins, hist, k):
         """Insert pinned items at their 1-based positions (in position order, first pin of an item wins).
 
-        A pin is dropped when the customer bought the item or the rules excluded it (its score became
-        ``-inf``); pinned items leave their ranked place, so the slate keeps ``<= k`` distinct items.
+        Which pins apply is the rule set's decision (core.rules: not bought, not excluded; the price band
+        and only-other-categories do not remove a pin); a pin of a bought item or at a position beyond k is
+        dropped here all the same. Pinned items leave their ranked place, so the slate keeps ``<= k``
+        distinct items; a pin past the end of a short slate lands at its end.
         Returns (items, {item: final 1-based position}).
         """
         bought = set(hist.tolist())
         seen, valid = set(), []
         for j, pos in sorted(((int(j), int(p)) for j, p in pins), key=lambda t: t[1]):
-            excluded = not np.isfinite(scores[j]) and (np.isfinite(before[j]) or j in notes)
-            if j in seen or j in bought or excluded or pos < 1 or pos > k:
+            if j in seen or j in bought or pos < 1 or pos > k:
                 continue
             seen.add(j)
             valid.append((j, pos))

@@ -370,7 +370,13 @@ class ExplicitRules:
         return scores, notes
 
     def pins(self, customer_id, hist):
-        return [(int(self.model.item_index([pid])[0]), pos) for pid, pos in self._pins]
+        """Like core.rules: pins of excluded items are the rule set's to drop (bought ones the hook drops too)."""
+        out = []
+        for pid, pos in self._pins:
+            j = int(self.model.item_index([pid])[0])
+            if self.model.categories[j] != self.exclude_category:
+                out.append((j, pos))
+        return out
 
 
 def test_rules_exclusion_and_boost(shop):
@@ -411,7 +417,7 @@ def test_rules_pins_never_repeat_or_show_bought_or_excluded_items(shop):
     s = ItemCooccurrence().fit(shop)
     s.rules = ExplicitRules(shop, exclude_category="Drinks", pins=[("C1", 1), ("M1", 2), ("B2", 1), ("B2", 3)])
     rec = s.recommend("u1", K)
-    # C1 excluded (Drinks), M1 bought, B2 pinned once (its first position, 1)
+    # C1 excluded (Drinks: the rule set drops its pin), M1 bought (the hook drops it), B2 pinned once (position 1)
     assert rec.ids.tolist() == ["B2", "M2"]
     assert rec.reasons[0] == "pinned at position 1 by rule set 'test rules'"
 
@@ -464,3 +470,48 @@ def test_csr_value_matches_scipy_indexing():
         for j in range(15):
             assert csr_value(sorted_m, i, j) == dense[i, j]
             assert csr_value(unsorted, i, j) == dense[i, j]
+
+
+# --- the real rule sets (core.rules) --------------------------------------------------------------
+
+def compiled(shop, **kwargs):
+    from core.rules import RuleSet, compile_rules
+
+    return compile_rules(RuleSet("spring", **kwargs), shop, CATALOG, ORDERS)
+
+
+def test_real_rules_pin_exclude_and_boost(shop):
+    s = ItemCooccurrence().fit(shop)                        # u1 plain: C1 0.8, M2 0.5, B2 1/3
+    s.rules = compiled(shop, pins=[("O1", 2)], exclude_categories=["Bakery"], boosts=[("category", "Dairy", 2.0)])
+    rec = s.recommend("u1", K)
+    # B2 (Bakery) excluded; M2 boosted 0.5 -> 1.0 overtakes C1; O1 pinned at 2
+    assert rec.ids.tolist() == ["M2", "O1", "C1"]
+    np.testing.assert_allclose(rec.scores, [1.0, 0.0, 0.8])
+    assert rec.reasons[0] == ("bought Milk (Dairy) 2 times; 1 basket holds both, jaccard 0.25; "
+                              "rule: boosted: category 'Dairy' x2")
+    assert rec.reasons[1] == "pinned at position 2 by rule set 'spring'"
+    assert "rule:" not in rec.reasons[2]
+
+
+def test_real_rules_on_every_strategy(shop):
+    for name, factory in STRATEGIES.items():
+        s = factory().fit(shop)
+        s.rules = compiled(shop, pins=[("O1", 1)], exclude_categories=["Drinks"])
+        for c in CUSTOMERS:
+            rec = s.recommend(c, K)
+            hist, _ = shop.history(c)
+            assert "C1" not in rec.ids, (name, c)                           # Drinks never shown
+            if "O1" not in shop.item_ids[hist]:
+                assert rec.ids[0] == "O1" and rec.reasons[0] == "pinned at position 1 by rule set 'spring'"
+            else:
+                assert "O1" not in rec.ids                                  # u6 bought it
+            assert len(rec) <= K and len(set(rec.ids)) == len(rec.ids)
+
+
+def test_real_rules_only_other_categories(shop):
+    s = PopularityGlobal().fit(shop)
+    s.rules = compiled(shop, only_other_categories=True)
+    # u2 bought Dairy only: every other category stays, by popularity
+    assert s.recommend("u2", K).ids.tolist() == ["B1", "J1", "C1", "B2", "O1"]
+    # u1 bought Dairy, Bakery, Pantry: Drinks and Auto remain
+    assert s.recommend("u1", K).ids.tolist() == ["C1", "O1"]
