@@ -64,6 +64,16 @@ def run(name: str, catalog, split, args, settings) -> None:
     dt = time.perf_counter() - t0
     print()
     _print_table(table)
+    from core.evaluation.complement_eval import paired_difference
+
+    print("\npaired Recall@10 differences (same queries; mean +- standard error of the per-query difference):")
+    for method, baseline in (("blended", "cooccurrence_prior"), ("blended", "popularity"),
+                             ("complement_model", "popularity"), ("complement_model", "cooccurrence_prior")):
+        parts = []
+        for s in ("all", "cold", "new"):
+            d, se, n = paired_difference(table, method, baseline, s)
+            parts.append(f"{s} {d:+.4f} +- {se:.4f}")
+        print(f"  {method} - {baseline}: " + "; ".join(parts))
     info = table.attrs["info"]
     print(f"\n{name}: {info['items']:,} items in {info['departments']} departments; "
           f"{info['test_queries_total']:,} test queries in baskets spanning departments, "

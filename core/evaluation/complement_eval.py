@@ -535,7 +535,8 @@ def evaluate_complements(catalog: pd.DataFrame, split: TimeSplit, embeddings: np
     DataFrame
         Columns :data:`COLUMNS` (``method, slice, queries, hit_rate_at_10, recall_at_10,
         hit_rate_se, recall_se``), one row per method and slice, rates in [0, 1]. ``attrs``
-        holds ``weights`` (the chosen blend weights per evidence bin, with validation recall),
+        holds ``per_query`` (Recall@K per scored query and method, slice flags: see
+        :func:`paired_difference`), ``weights`` (the chosen blend weights per evidence bin, with validation recall),
         ``model_config`` (the complement model's text weight and prior level per bin, with the
         validation recall of the chosen, the as-trained and the prior-only configuration),
         ``info`` (sizes, seconds).
@@ -621,7 +622,34 @@ def evaluate_complements(catalog: pd.DataFrame, split: TimeSplit, embeddings: np
     out.attrs["weights"] = report
     out.attrs["model_config"] = model_report
     out.attrs["info"] = info
+    per_query = pd.DataFrame({f"recall_{m}": recs[m] for m in methods})
+    for name in SLICES:
+        per_query[f"in_{name}"] = np.isin(np.arange(len(union)), pos.get_indexer(slice_idx[name]))
+    out.attrs["per_query"] = per_query
     return out
+
+
+def paired_difference(table: pd.DataFrame, method: str, baseline: str, slice_: str = "all") -> tuple[float, float, int]:
+    """Mean per-query Recall@K difference ``method - baseline`` on a slice, its standard error, queries.
+
+    Both methods ranked the same queries, so the paired difference has a much smaller standard
+    error (``std(ddof=1)/sqrt(n)`` of the differences) than either rate.
+
+    Parameters
+    ----------
+    table : the output of :func:`evaluate_complements` (needs ``attrs["per_query"]``).
+    method, baseline : method names in the table.
+    slice_ : one of :data:`SLICES`.
+
+    Raises
+    ------
+    KeyError
+        A method the table did not evaluate, or no per-query values.
+    """
+    pq = table.attrs["per_query"]
+    sub = pq[pq[f"in_{slice_}"]]
+    mean, se = summarise(sub[f"recall_{method}"].to_numpy() - sub[f"recall_{baseline}"].to_numpy())
+    return mean, se, len(sub)
 
 
 # --- a generic workspace -------------------------------------------------------------------------

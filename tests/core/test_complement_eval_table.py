@@ -66,3 +66,19 @@ def test_errors(instacart_tables):
     one_order = orders[orders[S.ORDER_ID] == orders[S.ORDER_ID].iloc[0]]
     with pytest.raises(EmptyDataError, match="no customer has two or more orders"):
         complement_eval_table(catalog, one_order, _vectors(len(catalog)), SMALL)
+
+
+def test_paired_difference_matches_the_table(instacart_tables):
+    from core.evaluation.complement_eval import paired_difference
+
+    catalog, orders = instacart_tables
+    out = complement_eval_table(catalog, orders, _vectors(len(catalog)), SMALL)
+    for s in SLICES:
+        d, se, n = paired_difference(out, "blended", "popularity", s)
+        row = out.set_index(["method", "slice"])
+        assert n == row.loc[("blended", s), "queries"]
+        if n:
+            assert d == pytest.approx(row.loc[("blended", s), "recall_at_10"] - row.loc[("popularity", s), "recall_at_10"])
+            assert se >= 0
+    d, se, _ = paired_difference(out, "popularity", "popularity", "all")
+    assert d == 0 and se == 0
