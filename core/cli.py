@@ -6,7 +6,8 @@
     python -m core evaluate (--demo | --catalog F --orders F) --out DIR [--k 10] [--rules FILE]
     python -m core ingest --workspace W [--catalog F] [--orders F] [--reviews F] [--preset NAME] [--report FILE]
 
-``build`` writes DIR/item_pairs.csv, DIR/category_pairs.csv, DIR/recommendations.csv; ``evaluate``
+``build`` writes DIR/item_pairs.csv, DIR/category_pairs.csv, DIR/recommendations.csv,
+DIR/complement_eval.csv; ``evaluate``
 writes DIR/evaluation.csv (strategy, metric, k, value, ci_low, ci_high); both write DIR/rejected_rows.csv
 when rows were rejected. ``--rules`` applies a merchandising rule set (pins, exclusions, ...) alike.
 Exit 0 on success (rejected rows are reported on stderr), 2 when an input is refused (message names
@@ -128,6 +129,28 @@ def _strategy(name: str):
     return STRATEGIES[name]()
 
 
+def _complement_eval(args, model, catalog, orders, out: Path) -> int:
+    """Write DIR/complement_eval.csv (issue 4: method, slice, queries, hit_rate_at_10, recall_at_10, SEs);
+    rows written, 0 when skipped (no text, --no-complement-eval, or too little history: said on stderr)."""
+    from core.errors import EmptyDataError
+    from core.evaluation.complement_eval import complement_eval_table
+
+    if args.no_complement_eval or model.embeddings is None:
+        return 0
+    cat = (catalog.drop_duplicates(S.PRODUCT_ID).set_index(S.PRODUCT_ID)
+           .reindex(pd.Index(model.item_ids, name=S.PRODUCT_ID)).reset_index())
+    t = time.perf_counter()
+    try:
+        table = complement_eval_table(cat, orders, model.embeddings,
+                                      log=lambda msg: print(f"[complement eval] {msg}", file=sys.stderr))
+    except EmptyDataError as exc:
+        print(f"complement_eval.csv not written: {exc}", file=sys.stderr)
+        return 0
+    table.to_csv(out / "complement_eval.csv", index=False)
+    print(f"complement evaluation in {time.perf_counter() - t:.1f} s", file=sys.stderr)
+    return len(table)
+
+
 def cmd_build(args) -> int:
     from core.pipeline import BuildSettings, build_model, category_pairs_table, item_pairs_table
     from core.rules import compile_rules
@@ -165,11 +188,14 @@ def cmd_build(args) -> int:
     progress(1.0, "recommendations done")
     recs = pd.concat(frames, ignore_index=True) if frames else pd.DataFrame(columns=list(S.RECOMMENDATION_COLUMNS))
     recs.to_csv(out / "recommendations.csv", index=False)
+    complement_rows = _complement_eval(args, model, catalog, orders, out)
     if len(rejects):
         rejects.to_csv(out / "rejected_rows.csv", index=False)
     print(f"wrote {out}/item_pairs.csv ({len(model.pairs):,} rows), category_pairs.csv "
           f"({len(model.category_pairs):,}), recommendations.csv ({len(recs):,} for "
-          f"{recs['customer_id'].nunique():,} customers) in {time.perf_counter() - t0:.1f} s", file=sys.stderr)
+          f"{recs['customer_id'].nunique():,} customers)"
+          + (f", complement_eval.csv ({complement_rows} rows)" if complement_rows else "")
+          + f" in {time.perf_counter() - t0:.1f} s", file=sys.stderr)
     return 0
 
 
@@ -284,6 +310,8 @@ def build_parser() -> argparse.ArgumentParser:
     _source_args(b)
     b.add_argument("--top-k", type=int, default=10, help="recommendations per customer (default 10)")
     b.add_argument("--strategy", default="hybrid", help="strategy for recommendations.csv (default: hybrid)")
+    b.add_argument("--no-complement-eval", action="store_true",
+                   help="skip DIR/complement_eval.csv (the held-out complement evaluation of issue 4)")
     b.set_defaults(func=cmd_build)
     e = sub.add_parser("evaluate", help="offline evaluation of every strategy on the held-out last orders")
     _source_args(e)

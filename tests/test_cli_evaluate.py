@@ -94,3 +94,21 @@ def test_a_bad_rules_file_is_refused_naming_the_file(tmp_path):
     assert "bad.json" in proc.stderr and "position" in proc.stderr
     proc = run_cli("build", *SRC, "--out", str(tmp_path / "o"), "--strategy", "nope", db=tmp_path / "c.sqlite")
     assert proc.returncode == 2 and "unknown strategy 'nope'" in proc.stderr
+
+
+def test_build_writes_the_complement_evaluation(tmp_path):
+    """issue 4: DIR/complement_eval.csv (method, slice, queries, hit_rate_at_10, recall_at_10) for every method
+    and slice, from a held-out split of the build's own orders."""
+    from core.evaluation.complement_eval import METHODS, SLICES
+    out = tmp_path / "out"
+    proc = run_cli("build", *SRC, "--out", str(out), "--top-k", "3", db=tmp_path / "cache.sqlite")
+    assert proc.returncode == 0, proc.stderr
+    table = pd.read_csv(out / "complement_eval.csv")
+    assert tuple(table.columns[:5]) == ("method", "slice", "queries", "hit_rate_at_10", "recall_at_10")
+    assert set(zip(table["method"], table["slice"])) == {(m, s) for m in METHODS for s in SLICES}
+    rates = table[["hit_rate_at_10", "recall_at_10"]].stack()
+    assert rates.between(0, 1).all()
+    assert (table["queries"] > 0).any()
+    proc = run_cli("build", *SRC, "--out", str(tmp_path / "o2"), "--top-k", "3", "--no-complement-eval",
+                   db=tmp_path / "cache.sqlite")
+    assert proc.returncode == 0 and not (tmp_path / "o2" / "complement_eval.csv").exists()
