@@ -43,10 +43,16 @@ class ImplicitALS(Strategy):
 
     Parameters
     ----------
-    factors : int >= 1, latent dimensions (32: the size the issue's peer run chose on a validation split).
+    factors : int >= 1, latent dimensions.
     regularization : float > 0, L2 weight.
     iterations : int >= 1, ALS sweeps.
     alpha : float > 0, confidence per order line (c = alpha * lines).
+
+    The defaults (32, 1.0, 15, 1.0) were chosen on a validation split carved from the demo's training
+    period (each customer's second-to-last order held out, the last never seen; K = 10, 1,000 customers,
+    core.evaluation.offline.evaluate_strategies): new-item NDCG@10 for factors 32 / 64 x alpha 1 / 5 / 20
+    x regularization 0.01 / 0.1 / 1 ranged 0.024-0.038; best (32, alpha 1, reg 1) 0.038, then
+    (32, 1, 0.01) 0.037; larger alpha or 64 factors were worse (0.024-0.033), popularity 0.033.
     random_state : int, seed of implicit's factor initialisation.
     num_threads : int >= 1, implicit's solver threads (1: the same factors on every machine and run).
 
@@ -57,7 +63,7 @@ class ImplicitALS(Strategy):
 
     name = "ALS (implicit)"
 
-    def __init__(self, factors: int = 32, regularization: float = 0.01, iterations: int = 15,
+    def __init__(self, factors: int = 32, regularization: float = 1.0, iterations: int = 15,
                  alpha: float = 1.0, random_state: int = 42, num_threads: int = 1):
         super().__init__()
         _positive_int("factors", factors)

@@ -91,6 +91,11 @@ class ItemCooccurrence(Strategy):
     ----------
     similarity : "jaccard" (default), "lift" or "counts".
     threshold : int >= 1, minimum baskets holding both items for a pair to count (SAR's threshold).
+
+    On the demo's validation split (second-to-last orders; K = 10) new-item NDCG@10 was 0.036 with
+    "counts" (close to popularity, 0.033; catalog coverage 3%), 0.023 with "jaccard" (coverage 20%) and
+    0.001 with "lift" (rare items; coverage 31%). Jaccard stays the default: SAR's own default and a
+    real alternative to the bestseller list rather than a copy of it.
     """
 
     name = "item co-occurrence (SAR)"
