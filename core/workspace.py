@@ -12,7 +12,7 @@ from sqlalchemy.engine import Engine
 
 from core import schema as S
 from core.ingest import ReadResult, load_table, read_table
-from core.ingest.clean import CleaningSettings, CleaningTally, classify_lines
+from core.ingest.clean import CleaningSettings, CleaningTally
 from core.ingest.read import DEFAULT_CHUNK_ROWS, Rescan, read_chunks
 from core.ingest.validate import TableValidator, ValidationResult
 from core.ingest.presets import _EMAIL, apply_preset, hash_email
@@ -126,6 +126,8 @@ def import_files(engine: Engine, workspace: str, files: dict, mappings: dict | N
     if unknown:
         raise ValueError(f"file kinds must be among {S.KINDS}, got {sorted(unknown)}")
     salt = personal_data_salt(engine)
+    # one settings object for every chunk: it remembers which product texts are non-products
+    cleaning = CleaningSettings() if cleaning is None else cleaning
     reports = []
     for kind in S.KINDS:
         if kind not in files or files[kind] is None:
@@ -165,9 +167,8 @@ def import_files(engine: Engine, workspace: str, files: dict, mappings: dict | N
             for chunk in table:
                 valid = _hash_emails(validator.validate(chunk), salt)
                 if kind == S.ORDERS:
-                    classes = classify_lines(valid, catalog, cleaning)
+                    classes = tally.classify(valid, catalog, cleaning)
                     valid = valid.assign(**{S.LINE_TYPE: classes.astype(object).to_numpy()})
-                    tally.add(classes, valid)
                 if keep is not None:
                     keep.append(valid)
                 yield valid

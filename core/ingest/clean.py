@@ -102,6 +102,7 @@ class CleaningSettings:
     non_product_patterns: tuple = DEFAULT_NON_PRODUCT_PATTERNS
     catalog_only: bool = True
     _pattern: re.Pattern | None = field(default=None, init=False, repr=False, compare=False)
+    _memo: dict | None = field(default=None, init=False, repr=False, compare=False)
 
     def __post_init__(self):
         prefixes = _str_tuple(self.cancellation_prefixes, "cancellation_prefixes")
@@ -123,6 +124,7 @@ class CleaningSettings:
         object.__setattr__(self, "non_product_patterns", patterns)
         combined = re.compile("|".join(f"(?:{p})" for p in patterns), re.IGNORECASE) if patterns else None
         object.__setattr__(self, "_pattern", combined)
+        object.__setattr__(self, "_memo", {})  # text -> is_non_product, filled by classify_lines
 
     def is_non_product(self, text) -> bool:
         """Whether one product id or title matches a non-product pattern (missing text never does)."""
@@ -139,31 +141,55 @@ def _require(frame, name: str, columns) -> None:
         raise ValueError(f"{name} must have column(s) {', '.join(columns)}; missing: {', '.join(missing)}")
 
 
-def _as_text(col: pd.Series) -> pd.Series:
-    """Stripped text, missing (None/NaN/blank) as None.
+def _cell_text(v):
+    if v is None or v is pd.NA or v is pd.NaT or (isinstance(v, float) and np.isnan(v)):
+        return None
+    return str(v).strip() or None
+
+
+def _text_codes(col: pd.Series) -> tuple[np.ndarray, np.ndarray]:
+    """``(codes, texts)`` with ``texts[codes]`` the stripped text of each cell (missing -> None; the
+    last entry of ``texts`` is None, for missing cells).
 
     A column of text is converted once per distinct cell (a million order lines hold far fewer
-    order ids, products and customers); other objects cell by cell (1 and 1.0 must stay apart).
+    order ids, products and customers); other objects cell by cell first (1 and 1.0 must stay apart).
+    Two distinct cells may give the same text (' A' and 'A').
     """
-    def cell(v):
-        if v is None or v is pd.NA or v is pd.NaT or (isinstance(v, float) and np.isnan(v)):
-            return None
-        return str(v).strip() or None
-    values = col.astype(object).to_numpy()
+    values = col.to_numpy(dtype=object)
     if pd.api.types.infer_dtype(values, skipna=True) not in ("string", "empty"):
-        return pd.Series([cell(v) for v in values], index=col.index, dtype=object)
+        values = np.array([_cell_text(v) for v in values], dtype=object)
     codes, uniques = pd.factorize(values, use_na_sentinel=True)
-    per_value = np.empty(len(uniques) + 1, dtype=object)
-    per_value[:-1] = [cell(v) for v in uniques]
-    per_value[-1] = None
-    return pd.Series(per_value[codes], index=col.index, dtype=object)
+    texts = np.empty(len(uniques) + 1, dtype=object)
+    texts[:-1] = [v.strip() or None for v in uniques]  # every present value is a str here
+    texts[-1] = None
+    codes = np.where(codes < 0, len(uniques), codes)
+    return codes, texts
+
+
+def _as_text(col: pd.Series) -> pd.Series:
+    """Stripped text, missing (None/NaN/blank) as None (see :func:`_text_codes`)."""
+    codes, texts = _text_codes(col)
+    return pd.Series(texts[codes], index=col.index, dtype=object)
+
+
+def _non_product_texts(texts: np.ndarray, settings: "CleaningSettings") -> np.ndarray:
+    """Bool per text: it matches a non-product pattern (None never does); verdicts are remembered by
+    ``settings`` for the next chunk of the same import."""
+    memo = settings._memo
+    if len(memo) > _MEMO_LIMIT:
+        memo.clear()
+    return np.fromiter((memo[u] if u in memo else memo.setdefault(u, settings.is_non_product(u)) for u in texts),
+                       dtype=bool, count=len(texts))
 
 
 def _matches(values: pd.Series, settings: CleaningSettings) -> np.ndarray:
-    """``(len(values),)`` bool: the text matches a non-product pattern (evaluated once per distinct value)."""
-    codes, uniques = pd.factorize(values, use_na_sentinel=True)
-    hit = np.fromiter((settings.is_non_product(u) for u in uniques), dtype=bool, count=len(uniques))
-    return np.where(codes >= 0, hit[np.maximum(codes, 0)] if len(hit) else False, False)
+    """``(len(values),)`` bool: the text matches a non-product pattern (once per distinct value)."""
+    codes, texts = _text_codes(values)
+    return _non_product_texts(texts, settings)[codes]
+
+
+#: distinct texts whose non-product verdict a CleaningSettings remembers (then it starts over)
+_MEMO_LIMIT = 1_000_000
 
 
 def _check_settings(settings) -> CleaningSettings:
@@ -216,44 +242,52 @@ def classify_lines(orders: pd.DataFrame, catalog: pd.DataFrame | None = None,
     """
     settings = _check_settings(settings)
     _require(orders, "orders", [order_col, item_col])
+    labels, _, _ = _classify(orders, catalog, settings, order_col, item_col, quantity_col, title_col)
+    return pd.Series(pd.Categorical(labels, categories=LINE_CLASSES), index=orders.index, name="line_class")
+
+
+def _classify(orders, catalog, settings, order_col, item_col, quantity_col, title_col):
+    """``(labels, (order codes, order texts), (item codes, item texts))`` (see :func:`_text_codes`)."""
     n = len(orders)
-    order_ids = _as_text(orders[order_col])
-    items = _as_text(orders[item_col])
+    o_codes, o_texts = _text_codes(orders[order_col])
+    i_codes, i_texts = _text_codes(orders[item_col])
 
     cancelled = np.zeros(n, dtype=bool)
     if settings.cancellation_prefixes and n:
         # decided once per distinct order id, then spread to its lines
-        codes, uniques = pd.factorize(order_ids.fillna("").to_numpy(dtype=object))
-        upper = pd.Series(uniques, dtype=object).str.upper()
-        per_order = np.zeros(len(uniques), dtype=bool)
+        upper = pd.Series([t or "" for t in o_texts], dtype=object).str.upper()
+        per_order = np.zeros(len(o_texts), dtype=bool)
         for prefix in settings.cancellation_prefixes:
             p = prefix.upper()
             after = upper.str[len(p):len(p) + 1]
             per_order |= (upper.str.startswith(p) & (upper.str.len() > len(p)) & ~after.str.isalpha()).to_numpy(bool)
-        cancelled = per_order[codes]
+        cancelled = per_order[o_codes]
 
     non_positive = np.zeros(n, dtype=bool)
     if settings.exclude_non_positive_quantity and quantity_col in orders.columns:
         q = pd.to_numeric(orders[quantity_col], errors="coerce").to_numpy(dtype=float)
         non_positive = ~np.isnan(q) & (q <= 0)
 
-    non_product = items.isna().to_numpy() | _matches(items, settings)
-    if title_col in orders.columns:
-        non_product |= _matches(_as_text(orders[title_col]), settings)
-
-    not_in_catalog = np.zeros(n, dtype=bool)
+    missing_item = np.fromiter((t is None for t in i_texts), dtype=bool, count=len(i_texts))
+    non_product_item = missing_item | _non_product_texts(i_texts, settings)
+    not_in_catalog_item = np.zeros(len(i_texts), dtype=bool)
     if catalog is not None:
         _require(catalog, "catalog", [S.PRODUCT_ID])
         cat_ids = _as_text(catalog[S.PRODUCT_ID])
         if S.TITLE in catalog.columns:
-            bad_titles = cat_ids[_matches(_as_text(catalog[S.TITLE]), settings)]
-            non_product |= items.isin(set(bad_titles.dropna())).to_numpy()
+            bad = set(cat_ids[_matches(catalog[S.TITLE], settings)].dropna())
+            non_product_item |= np.fromiter((t in bad for t in i_texts), dtype=bool, count=len(i_texts))
         if settings.catalog_only:
-            not_in_catalog = ~items.isin(set(cat_ids.dropna())).to_numpy()
+            known = set(cat_ids.dropna())
+            not_in_catalog_item = np.fromiter((t not in known for t in i_texts), dtype=bool, count=len(i_texts))
+    non_product = non_product_item[i_codes]
+    if title_col in orders.columns:
+        non_product |= _matches(orders[title_col], settings)
+    not_in_catalog = not_in_catalog_item[i_codes]
 
     labels = np.select([cancelled, non_positive, non_product, not_in_catalog],
                        [CANCELLATION, NON_POSITIVE_QUANTITY, NON_PRODUCT, NOT_IN_CATALOG], default=PRODUCT)
-    return pd.Series(pd.Categorical(labels, categories=LINE_CLASSES), index=orders.index, name="line_class")
+    return labels, (o_codes, o_texts), (i_codes, i_texts)
 
 
 def _check_classes(classes, orders: pd.DataFrame | None) -> pd.Series:
@@ -360,33 +394,53 @@ class CleaningTally:
         self._pairs = np.empty(0, dtype=np.int64)  # sorted (order code << 32 | item code) seen so far
 
     @staticmethod
-    def _codes(values: pd.Series, known: dict) -> np.ndarray:
-        codes, uniques = pd.factorize(values.to_numpy(dtype=object), use_na_sentinel=False)
-        return np.asarray([known.setdefault(u, len(known)) for u in uniques], dtype=np.int64)[codes] \
-            if len(uniques) else np.empty(0, dtype=np.int64)
+    def _global(texts: np.ndarray, known: dict) -> np.ndarray:
+        """Codes shared by all chunks for a chunk's distinct texts (None is a text too)."""
+        return np.fromiter((known.setdefault(t, len(known)) for t in texts), dtype=np.int64, count=len(texts))
 
     def add(self, classes: pd.Series, orders: pd.DataFrame) -> None:
         """Count one chunk: ``classes`` from :func:`classify_lines` on ``orders`` (chunks in file order)."""
         classes = _check_classes(classes, orders)
         _require(orders, "orders", [self.order_col, self.item_col])
-        counts = classes.astype(object).value_counts()
+        self._count(classes, orders, _text_codes(orders[self.order_col]), _text_codes(orders[self.item_col]))
+
+    def classify(self, orders: pd.DataFrame, catalog: pd.DataFrame | None = None,
+                 settings: CleaningSettings | None = None, *, quantity_col: str = S.QUANTITY,
+                 title_col: str = S.TITLE) -> pd.Series:
+        """:func:`classify_lines` on one chunk, counted as :meth:`add` counts it (the id texts are
+        worked out once for both)."""
+        settings = _check_settings(settings)
+        _require(orders, "orders", [self.order_col, self.item_col])
+        labels, o, i = _classify(orders, catalog, settings, self.order_col, self.item_col, quantity_col, title_col)
+        classes = pd.Series(pd.Categorical(labels, categories=LINE_CLASSES), index=orders.index, name="line_class")
+        self._count(classes, orders, o, i)
+        return classes
+
+    def _count(self, classes: pd.Series, orders: pd.DataFrame, o, i) -> None:
+        counts = classes.value_counts()
         for c in LINE_CLASSES:
             self._counts[c] += int(counts.get(c, 0))
         self._lines += len(classes)
-        is_product = (classes.astype(object) == PRODUCT).to_numpy()
-        kept = orders[is_product]
+        is_product = (classes.cat.codes == LINE_CLASSES.index(PRODUCT)).to_numpy()
         if self.customer_col in orders.columns:
-            self._without_customer += int(_missing(kept[self.customer_col]).sum())
+            self._without_customer += int(_missing(orders[self.customer_col][is_product]).sum())
         else:
             self._without_customer += int(is_product.sum())
-        o_text = _as_text(kept[self.order_col])
-        o = self._codes(o_text, self._orders)
-        i = self._codes(_as_text(kept[self.item_col]), self._items)
-        keys = (o << 32) | i
-        seen_before = np.isin(keys, self._pairs, assume_unique=False)
-        self._repeated += int((pd.Series(keys).duplicated().to_numpy() | seen_before).sum())
-        self._pairs = np.union1d(self._pairs, keys)
-        self._baskets.update(o[o_text.notna().to_numpy()].tolist())
+        (o_codes, o_texts), (i_codes, i_texts) = o, i
+        o_ids = self._global(o_texts, self._orders)[o_codes[is_product]]
+        i_ids = self._global(i_texts, self._items)[i_codes[is_product]]
+        keys = (o_ids << 32) | i_ids
+        # repeated: an earlier line of this chunk, or of an earlier chunk (binary search in the sorted keys)
+        again = pd.Series(keys).duplicated().to_numpy()
+        first = keys[~again]
+        pos = np.searchsorted(self._pairs, first)
+        seen = np.zeros(len(first), dtype=bool)
+        inside = pos < len(self._pairs)
+        seen[inside] = self._pairs[pos[inside]] == first[inside]
+        self._repeated += int(again.sum() + seen.sum())
+        self._pairs = np.sort(np.concatenate([self._pairs, first[~seen]]))
+        present = np.fromiter((t is not None for t in o_texts), dtype=bool, count=len(o_texts))[o_codes[is_product]]
+        self._baskets.update(np.unique(o_ids[present]).tolist())
 
     def report(self) -> dict:
         """The :func:`cleaning_report` dict (with ``orders``) of all lines added so far."""

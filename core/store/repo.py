@@ -104,7 +104,14 @@ def _column_values(col: pd.Series, proc=None) -> list:
         vals[:-1] = py if proc is None else [proc(v) for v in py]
         vals[-1] = None
         return vals[codes].tolist()
-    values = col.astype(object).where(col.notna().to_numpy(dtype=bool), None).tolist()
+    if col.dtype.kind in "iub":  # numpy ints and bools: never missing
+        values = col.to_numpy().tolist()
+    elif col.dtype.kind == "f":
+        arr = col.to_numpy()
+        nan = np.isnan(arr)
+        values = np.where(nan, None, arr.astype(object)).tolist() if nan.any() else arr.tolist()
+    else:
+        values = col.astype(object).where(col.notna().to_numpy(dtype=bool), None).tolist()
     return values if proc is None else [None if v is None else proc(v) for v in values]
 
 

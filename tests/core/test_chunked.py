@@ -232,3 +232,18 @@ def test_chunked_import_on_each_database_matches_the_whole_file(engine, tmp_path
     assert got == whole
     for a, b in zip(_stored(engine), stored_whole):
         pd.testing.assert_frame_equal(a, b)
+
+
+def test_cleaning_tally_classify_equals_classify_lines_and_cleaning_report():
+    orders = pd.DataFrame({S.ORDER_ID: ["1", " 1", "C2", "3", "3", None, "4"],
+                           S.PRODUCT_ID: ["A", "A ", "A", "POST", "B", "B", None],
+                           S.CUSTOMER_ID: ["x", None, "y", "z", "z", "z", "w"],
+                           S.QUANTITY: [1, 2, 1, 1, 0, 1, 1],
+                           S.TITLE: ["Apple", "Apple", "Apple", "Postage", "Bread", "Bread", "x"]})
+    catalog = pd.DataFrame({S.PRODUCT_ID: ["A", "B", "G"], S.TITLE: ["Apple", "Bread", "Gift voucher"]})
+    expected = classify_lines(orders, catalog)
+    tally = CleaningTally()
+    got = pd.concat([tally.classify(orders.iloc[:3], catalog), tally.classify(orders.iloc[3:], catalog)])
+    pd.testing.assert_series_equal(got, expected)
+    assert tally.report() == cleaning_report(expected, orders)
+    assert tally.report()["repeated_in_order"] == 1 and tally.report()["baskets"] == 1  # order None is no basket
