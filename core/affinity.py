@@ -458,7 +458,9 @@ def _pair_frame(n: int, counts: np.ndarray, r: np.ndarray, c: np.ndarray, nab: n
     The symmetric statistics are computed once per unordered pair and gathered into both directions.
     """
     u = len(nab)
-    na_u, nb_u, nab_f = counts[r].astype(np.float64), counts[c].astype(np.float64), nab.astype(np.float64)
+    countsf = counts.astype(np.float64)                 # per item: gathers below need no conversion pass
+    na_i, nb_i = counts[r], counts[c]
+    na_u, nb_u, nab_f = countsf[r], countsf[c], nab.astype(np.float64)
     nf = float(n)
     with np.errstate(divide="ignore", invalid="ignore"):
         support_u = nab_f / nf
@@ -467,7 +469,7 @@ def _pair_frame(n: int, counts: np.ndarray, r: np.ndarray, c: np.ndarray, nab: n
     leverage_u = (nf * nab_f - na_u * nb_u) / (nf * nf)
     jaccard_u = nab_f / (na_u + nb_u - nab_f)
     if u:
-        p_u = fisher_greater(nab, counts[r], counts[c], n)
+        p_u = fisher_greater(nab, na_i, nb_i, n)
         q_u = _bh_adjust(p_u)
     else:
         p_u = q_u = np.zeros(0)
@@ -478,15 +480,15 @@ def _pair_frame(n: int, counts: np.ndarray, r: np.ndarray, c: np.ndarray, nab: n
     np.subtract(order, u, out=src, where=order >= u)
     n_ab = nab[src]
     n_a, n_b = counts[a], counts[b]
-    fab, fa = n_ab.astype(np.float64), n_a.astype(np.float64)
+    fab, fa = n_ab.astype(np.float64), countsf[a]
     infinite = n_ab == n_a                              # confidence(A->B) = 1
     with np.errstate(divide="ignore", invalid="ignore"):
         # (1 - n_B/N) / (1 - n_AB/n_A) = n_A (N - n_B) / (N (n_A - n_AB)); exact integers in float64
-        conviction = fa * (nf - n_b) / (nf * (fa - fab))
+        conviction = fa * (nf - countsf[b]) / (nf * (fa - fab))
     conviction[infinite] = np.nan
     return pd.DataFrame({
         "antecedent": a, "consequent": b, "pair_count": n_ab, "antecedent_count": n_a, "consequent_count": n_b,
-        "support": support_u[src], "confidence": fab / fa, "lift": lift_u[src], "leverage": leverage_u[src],
+        "support": fab / nf, "confidence": fab / fa, "lift": lift_u[src], "leverage": leverage_u[src],
         "conviction": conviction, "conviction_infinite": infinite, "jaccard": jaccard_u[src],
         "npmi": npmi_u[src], "p_value": p_u[src], "q_value": q_u[src],
     }, copy=False)
