@@ -363,6 +363,16 @@ def cleaning_report(classes: pd.Series, orders: pd.DataFrame | None = None, *, o
     return report
 
 
+class _MissingKey:
+    """Stands for a missing id among the texts CleaningTally gives codes to (never equal to a text)."""
+
+    def __repr__(self):
+        return "<missing id>"
+
+
+_MISSING_KEY = _MissingKey()
+
+
 class CleaningTally:
     """:func:`cleaning_report` over order lines classified chunk by chunk: the same dict as one call on
     all the lines, with memory bounded by the distinct orders and products, not the lines.
@@ -388,15 +398,21 @@ class CleaningTally:
         self.order_col, self.item_col, self.customer_col = order_col, item_col, customer_col
         self._counts = dict.fromkeys(LINE_CLASSES, 0)
         self._lines = self._without_customer = self._repeated = 0
-        self._orders: dict = {}  # order id text -> code
-        self._items: dict = {}   # product id text -> code
+        # order / product id texts seen so far; a text's position is its code
+        self._known = {"order": pd.Index([], dtype=object), "item": pd.Index([], dtype=object)}
         self._baskets: set = set()  # codes of orders with a product line
         self._pairs = np.empty(0, dtype=np.int64)  # sorted (order code << 32 | item code) seen so far
 
-    @staticmethod
-    def _global(texts: np.ndarray, known: dict) -> np.ndarray:
+    def _global(self, texts: np.ndarray, which: str) -> np.ndarray:
         """Codes shared by all chunks for a chunk's distinct texts (None is a text too)."""
-        return np.fromiter((known.setdefault(t, len(known)) for t in texts), dtype=np.int64, count=len(texts))
+        texts = texts.copy()
+        texts[pd.isna(texts)] = _MISSING_KEY  # an Index does not find None reliably
+        known = self._known[which]
+        pos = known.get_indexer(texts)
+        if (pos < 0).any():
+            known = self._known[which] = known.append(pd.Index(pd.unique(texts[pos < 0]), dtype=object))
+            pos = known.get_indexer(texts)
+        return pos.astype(np.int64)
 
     def add(self, classes: pd.Series, orders: pd.DataFrame) -> None:
         """Count one chunk: ``classes`` from :func:`classify_lines` on ``orders`` (chunks in file order)."""
@@ -427,8 +443,8 @@ class CleaningTally:
         else:
             self._without_customer += int(is_product.sum())
         (o_codes, o_texts), (i_codes, i_texts) = o, i
-        o_ids = self._global(o_texts, self._orders)[o_codes[is_product]]
-        i_ids = self._global(i_texts, self._items)[i_codes[is_product]]
+        o_ids = self._global(o_texts, "order")[o_codes[is_product]]
+        i_ids = self._global(i_texts, "item")[i_codes[is_product]]
         keys = (o_ids << 32) | i_ids
         # repeated: an earlier line of this chunk, or of an earlier chunk (binary search in the sorted keys)
         again = pd.Series(keys).duplicated().to_numpy()

@@ -5,7 +5,6 @@ import hashlib
 import json
 import re
 from dataclasses import dataclass, field
-from itertools import chain, islice
 
 import numpy as np
 import pandas as pd
@@ -157,19 +156,23 @@ def _insert_frame(conn, model, frame: pd.DataFrame, columns, wid: int) -> None:
     row = f"({', '.join([mark] * len(names))})"
     per = max(1, _MAX_PARAMS // len(names))  # rows per statement
     procs = [table.c[c].type.dialect_impl(conn.dialect).bind_processor(conn.dialect) for c in cols]
+    k = len(names)
     for i in range(0, len(frame), _WRITE_SLICE):
         part = frame.iloc[i:i + _WRITE_SLICE]
         n = len(part)
-        values = [_column_values(part[c], proc) for c, proc in zip(cols, procs)]
-        values.append([wid] * n)
-        values += [[v] * n for v in defaults]
+        # one (rows, columns) array of Python objects; each statement's parameters are a run of its rows
+        grid = np.empty((n, k), dtype=object)
+        for j, (c, proc) in enumerate(zip(cols, procs)):
+            grid[:, j] = _column_values(part[c], proc)
+        grid[:, len(cols)] = wid
+        for j, v in enumerate(defaults, start=len(cols) + 1):
+            grid[:, j] = v
         whole = n // per * per
         if whole:
-            flat = chain.from_iterable(zip(*values))
             conn.exec_driver_sql(head + ", ".join([row] * per),
-                                 [tuple(islice(flat, per * len(names))) for _ in range(whole // per)])
+                                 list(map(tuple, grid[:whole].reshape(-1, per * k).tolist())))
         if whole < n:
-            conn.exec_driver_sql(head + row, list(zip(*(v[whole:] for v in values))))
+            conn.exec_driver_sql(head + row, list(map(tuple, grid[whole:].tolist())))
 
 
 def _existing(conn, model, wid: int, key: str, keys: list, columns, max_id: int | None = None) -> pd.DataFrame:
@@ -427,9 +430,13 @@ def _unknown_products(conn, wid: int, counts: dict | None = None) -> pd.DataFram
             .group_by(OrderLine.product_id)).all()
     else:
         rows = list(counts.items())
-    # sorted here, not in SQL: the same order on every database (PostgreSQL collations differ)
-    rows.sort(key=lambda r: (-r[1], r[0]))
-    return pd.DataFrame(rows, columns=[S.PRODUCT_ID, "lines"])
+    # sorted here, not in SQL: the same order on every database (PostgreSQL collations differ);
+    # most lines first, ties by product_id (code point order, as Python compares str)
+    out = pd.DataFrame(rows, columns=[S.PRODUCT_ID, "lines"])
+    if len(out):
+        out["lines"] = out["lines"].astype("int64")
+        out = out.sort_values([S.PRODUCT_ID], kind="stable").sort_values("lines", ascending=False, kind="stable")
+    return out.reset_index(drop=True)
 
 
 def list_imports(engine: Engine, workspace: str) -> pd.DataFrame:
