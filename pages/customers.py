@@ -152,14 +152,22 @@ with one:
                         help="Maximal marginal relevance re-ranking (Carbonell & Goldstein 1998) with a cap per category.")
     cap = t4.number_input("At most per category", 1, 30, key=state.MMR_CAP, disabled=not diverse)
     if strategy_name == CrossCategoryHybrid.name:
-        s1, s2, s3 = st.columns(3)
-        w_aff = s1.slider("Co-purchase affinity weight", 0.0, 3.0, step=0.1, key=state.W_AFFINITY)
-        w_text = s2.slider("Text similarity weight", 0.0, 3.0, step=0.1, key=state.W_TEXT)
-        w_pop = s3.slider("Popularity weight", 0.0, 3.0, step=0.1, key=state.W_POPULARITY)
-        if w_aff == w_text == w_pop == 0:
+        with st.expander("Hybrid weights (defaults chosen on a validation split of the demo)"):
+            s1, s2, s3 = st.columns(3)
+            w_aff = s1.slider("Co-purchase affinity (cross-category)", 0.0, 3.0, step=0.05, key=state.W_AFFINITY)
+            w_text = s2.slider("Text similarity (language model)", 0.0, 3.0, step=0.05, key=state.W_TEXT)
+            w_pop = s3.slider("Popularity", 0.0, 3.0, step=0.05, key=state.W_POPULARITY)
+            s4, s5, s6 = st.columns(3)
+            w_cf = s4.slider("Collaborative profile (ALS)", 0.0, 3.0, step=0.05, key=state.W_COLLABORATIVE)
+            w_co = s5.slider("Item co-occurrence (SAR)", 0.0, 3.0, step=0.05, key=state.W_COOCCURRENCE)
+            w_un = s6.slider("Bonus: a category they never bought", 0.0, 1.0, step=0.05, key=state.W_UNSEEN)
+            st.caption("With both collaborative weights at 0 only cross-category complements are shown (items "
+                       "linked to a purchase of another category by co-purchases or text).")
+        weights = (w_aff, w_text, w_pop, w_cf, w_co, w_un)
+        if not any(weights):
             st.warning("Set at least one weight above zero.")
             st.stop()
-        rec = CrossCategoryHybrid(HybridWeights(w_aff, w_text, w_pop))
+        rec = CrossCategoryHybrid(HybridWeights(*weights))
     else:
         rec = STRATEGIES[strategy_name]()
     rec.fit(model)

@@ -55,7 +55,8 @@ def test_shared_behaviour(name, slates, fitted, instacart_model):
         assert not bought & set(rec.ids), (name, c)                        # never what they bought
         assert len(set(rec.ids)) == len(rec.ids)                            # no repeats
         assert all(isinstance(r, str) and r.strip() for r in rec.reasons)   # a reason per item
-        assert np.all(np.diff(rec.scores) <= 0), (name, c)                  # best first
+        if fitted[name].diversity is None:                                  # best first (MMR: its own order)
+            assert np.all(np.diff(rec.scores) <= 0), (name, c)
         assert np.all(np.isfinite(rec.scores)) and np.all(rec.scores > 0)
         non_empty += len(rec) > 0
     assert non_empty >= 50, name                                           # it recommends to most customers
@@ -156,10 +157,47 @@ def test_hybrid_items_are_cross_category(slates, instacart_model):
             assert any(m.categories[h] != m.categories[j] for h in hist), (c, pid)
 
 
-def test_hybrid_reason_counts_match_the_baskets(slates, instacart_model, raw_baskets):
+@pytest.fixture(scope="module")
+def complement_slates(instacart_model):
+    """The hybrid with only its cross-category terms (HybridWeights.complements_only)."""
+    s = CrossCategoryHybrid(HybridWeights.complements_only()).fit(instacart_model)
+    return {c: s.recommend(c, K) for c in instacart_model.customer_ids}
+
+
+def test_complements_only_hybrid_items_are_reachable_cross_category(complement_slates, instacart_model):
+    m = instacart_model
+    for c, rec in complement_slates.items():
+        hist, _ = m.history(c)
+        for pid in rec.ids:
+            j = m.item_index([pid])[0]
+            edge = any(m.affinity[h, j] > 0 for h in hist)
+            text = any(m.categories[h] != m.categories[j] for h in hist[:20])
+            assert edge or text, (c, pid)
+
+
+def test_default_hybrid_reasons_name_their_evidence(slates, instacart_model, raw_baskets):
+    m = instacart_model
+    kinds = set()
+    for c, rec in slates["hybrid"].items():
+        for pid, why in zip(rec.ids, rec.reasons):
+            assert why.endswith(f"in {m.item_counts[m.item_index([pid])[0]]:,} baskets overall"), why
+            if "matrix factorisation" in why:
+                kinds.add("collaborative")
+            elif re.match(r"bought (.+) \d+ times?; (\d+) baskets? holds? both, jaccard", why):
+                found = re.match(r"bought (.+) \d+ times?; (\d+) baskets? holds? both", why)
+                title = found.group(1).rsplit(" (", 1)[0]
+                a = m.item_ids[[i for i in range(m.n_items) if m.titles[i] == title][0]]
+                assert int(raw_baskets.map(lambda s: a in s and pid in s).sum()) == int(found.group(2)), why
+                kinds.add("cooccurrence")
+            elif re.match(r"bought (.+); (\d+) baskets hold both, lift", why):
+                kinds.add("affinity")
+    assert {"collaborative", "cooccurrence"} <= kinds
+
+
+def test_hybrid_reason_counts_match_the_baskets(complement_slates, instacart_model, raw_baskets):
     m = instacart_model
     checked = 0
-    for c, rec in slates["hybrid"].items():
+    for c, rec in complement_slates.items():
         hist, _ = m.history(c)
         by_description = {}
         for h in hist:
@@ -190,7 +228,9 @@ def test_hybrid_reason_counts_match_the_baskets(slates, instacart_model, raw_bas
     ({"text": 11}, ValueError, r"text weight must be in \[0, 10\], got 11"),
     ({"popularity": "1"}, TypeError, r"popularity weight must be a number, got str"),
     ({"affinity": True}, TypeError, r"affinity weight must be a number, got bool"),
-    ({"affinity": 0, "text": 0, "popularity": 0}, ValueError, r"at least one weight must be > 0"),
+    ({"affinity": 0, "text": 0, "popularity": 0, "collaborative": 0, "cooccurrence": 0, "unseen_category": 0},
+     ValueError, r"at least one weight must be > 0"),
+    ({"collaborative": 10.5}, ValueError, r"collaborative weight must be in \[0, 10\], got 10.5"),
 ])
 def test_hybrid_weights_validation(kwargs, exc, match):
     with pytest.raises(exc, match=match):
@@ -258,7 +298,7 @@ def test_tiny_lift(tiny):
 
 
 def test_tiny_hybrid_without_text(tiny):
-    rec = CrossCategoryHybrid(HybridWeights(1.0, 0.3, 0.5)).fit(tiny).recommend("c7", K)
+    rec = CrossCategoryHybrid(HybridWeights.complements_only(1.0, 0.3, 0.5)).fit(tiny).recommend("c7", K)
     # only G1 is reachable (affinity edge from Y1). A_G1 / max A = 1, popularity log1p(3)/log1p(4)
     #   = 1.386294 / 1.609438 = 0.861353; score = 1 * 1 + 0.5 * 0.861353 = 1.430677
     assert rec.ids.tolist() == ["G1"]
@@ -286,7 +326,7 @@ def test_text_neighbours_need_embeddings(tiny):
 
 
 def test_tiny_hybrid_with_text_reaches_items_without_baskets(tiny_text):
-    rec = CrossCategoryHybrid().fit(tiny_text).recommend("c7", K)
+    rec = CrossCategoryHybrid(HybridWeights.complements_only()).fit(tiny_text).recommend("c7", K)
     assert rec.ids[0] == "G1"                                 # the co-purchase evidence wins
     assert "Y2" not in rec.ids
     # H1 shares no basket with Y1 above the minimum, so its reason is the text
