@@ -7,6 +7,7 @@ from core.recommend.als import ImplicitALS
 from core.recommend.base import MMR, Recommendations, Strategy
 from core.recommend.content import ContentProfile
 from core.recommend.cooccurrence import ItemCooccurrence
+from core.recommend.diverse import DiverseHybrid
 from core.recommend.hybrid import CrossCategoryHybrid, HybridWeights
 from core.recommend.lift import LiftOnly
 from core.recommend.popular import PopularityGlobal, PopularUnseenCategories
@@ -23,8 +24,9 @@ STRATEGIES = {
     LiftOnly.name: LiftOnly,
     TextNeighbours.name: TextNeighbours,
     CrossCategoryHybrid.name: CrossCategoryHybrid,
+    DiverseHybrid.name: DiverseHybrid,
 }
 
-__all__ = ["MMR", "Recommendations", "Strategy", "ContentProfile", "CrossCategoryHybrid", "HybridWeights",
-           "ImplicitALS", "ItemCooccurrence", "LiftOnly", "PopularityGlobal", "PopularUnseenCategories",
-           "TextNeighbours", "STRATEGIES"]
+__all__ = ["MMR", "Recommendations", "Strategy", "ContentProfile", "CrossCategoryHybrid", "DiverseHybrid",
+           "HybridWeights", "ImplicitALS", "ItemCooccurrence", "LiftOnly", "PopularityGlobal",
+           "PopularUnseenCategories", "TextNeighbours", "STRATEGIES"]

@@ -37,7 +37,8 @@ def raw_baskets(instacart_dir) -> pd.Series:
 
 def test_the_strategies_are_registered():
     assert set(STRATEGIES) == {"popular overall", "popular in unseen categories", "item co-occurrence (SAR)",
-                               "ALS (implicit)", "content profile", "lift only", "text neighbours", "hybrid"}
+                               "ALS (implicit)", "content profile", "lift only", "text neighbours", "hybrid",
+                               "hybrid + MMR"}
     assert all(STRATEGIES[name].name == name for name in STRATEGIES)
 
 

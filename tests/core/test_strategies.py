@@ -82,7 +82,8 @@ def test_every_strategy_behaves_alike(name, shop):
         assert len(rec.scores) == len(rec.reasons) == len(rec)
         assert all(isinstance(r, str) and r.strip() for r in rec.reasons)   # a reason per item
         assert np.all(np.isfinite(rec.scores)) and np.all(rec.scores > 0)
-        assert np.all(np.diff(rec.scores) <= 0)                             # best first
+        if s1.diversity is None:                                            # best first (MMR: its own order)
+            assert np.all(np.diff(rec.scores) <= 0)
         # k is respected: k = 1 gives the first item, k = 2 the first two
         assert s1.recommend(c, 1).ids.tolist() == rec.ids.tolist()[:1]
         assert s1.recommend(c, 2).ids.tolist() == rec.ids.tolist()[:2]
@@ -129,7 +130,8 @@ def test_known_answers(name, customer, shop):
 
 
 def test_every_registered_strategy_has_a_known_answer_or_its_own_test():
-    covered = {name for name, _ in KNOWN} | {"ALS (implicit)", "text neighbours", "hybrid"}  # tests below / in
+    covered = {name for name, _ in KNOWN} | {"ALS (implicit)", "text neighbours", "hybrid",   # tests below / in
+                                             "hybrid + MMR"}
     assert set(STRATEGIES) <= covered                                                     # test_recommend.py
 
 
@@ -303,7 +305,9 @@ def test_mmr_cap_per_category_is_respected(shop, shop_no_text):
                     cats = m.categories[m.item_index(rec.ids)].tolist()
                     assert max((cats.count(x) for x in cats), default=0) <= cap, (name, c, cats)
                     # nothing is lost beyond what the cap forces: one item per category still shown
-                    plain = factory().fit(m).recommend(c, K)
+                    plain = factory()
+                    plain.diversity = None
+                    plain = plain.fit(m).recommend(c, K)
                     assert set(cats) == set(m.categories[m.item_index(plain.ids)].tolist()), (name, c)
 
 
@@ -315,7 +319,9 @@ def test_mmr_cap_of_one_on_popularity(shop_no_text):
 def test_mmr_lambda_one_without_cap_is_the_plain_order(shop):
     for name, factory in STRATEGIES.items():
         for c in CUSTOMERS:
-            plain = factory().fit(shop).recommend(c, K)
+            plain = factory()
+            plain.diversity = None                          # "hybrid + MMR" re-ranks by default
+            plain = plain.fit(shop).recommend(c, K)
             rec = with_mmr(factory(), lam=1.0).fit(shop).recommend(c, K)
             assert rec.ids.tolist() == plain.ids.tolist(), (name, c)
 
@@ -515,3 +521,18 @@ def test_real_rules_only_other_categories(shop):
     assert s.recommend("u2", K).ids.tolist() == ["B1", "J1", "C1", "B2", "O1"]
     # u1 bought Dairy, Bakery, Pantry: Drinks and Auto remain
     assert s.recommend("u1", K).ids.tolist() == ["C1", "O1"]
+
+
+def test_diverse_hybrid_is_the_hybrid_re_ranked(shop):
+    from core.recommend import DiverseHybrid
+
+    for c in CUSTOMERS:
+        manual = CrossCategoryHybrid()
+        manual.diversity = MMR(lam=0.7)
+        want = manual.fit(shop).recommend(c, K)
+        got = DiverseHybrid().fit(shop).recommend(c, K)
+        assert got.ids.tolist() == want.ids.tolist() and got.reasons == want.reasons
+        plain = CrossCategoryHybrid().fit(shop).recommend(c, K)
+        assert sorted(got.ids.tolist()) == sorted(plain.ids.tolist())      # same items, other order
+    with pytest.raises(TypeError, match="diversity must be an MMR, got float"):
+        DiverseHybrid(diversity=0.7)
