@@ -144,48 +144,63 @@ def import_files(engine: Engine, workspace: str, files: dict, mappings: dict | N
             table = read_chunks(data, name, chunk_rows)
         opts = {k: v for k, v in (options or {}).get(kind, {}).items() if v is not None}
         mapping = None if preset else (mappings or {}).get(kind)
-        # pass 1: the decisions that need every value of the file (decimal separators, date orders)
-        while True:
-            validator = TableValidator(table.columns, kind, name, mapping, **opts)
-            try:
-                for chunk in table:
-                    validator.scan(chunk)
-                break
-            except Rescan:  # the fast CSV reader gave way to the stdlib one: scan again
-                continue
-        validator.decide()
         catalog = None
         if kind == S.ORDERS:
             catalog = catalog_titles(engine, workspace)
             catalog = catalog if len(catalog) else None
-        tally = CleaningTally()
-        keep = [] if not table.streams else None  # a file handled whole keeps its valid rows for the report
-        done = {}
-
-        def chunks():
-            # pass 2, consumed by import_stream inside its transaction
-            for chunk in table:
-                valid = _hash_emails(validator.validate(chunk), salt)
-                if kind == S.ORDERS:
-                    classes = tally.classify(valid, catalog, cleaning)
-                    valid = valid.assign(**{S.LINE_TYPE: classes.astype(object).to_numpy()})
-                if keep is not None:
-                    keep.append(valid)
-                yield valid
-
-        def finish():
-            valid = None if keep is None else (keep[0] if len(keep) == 1 else pd.concat(keep, ignore_index=True))
-            result = validator.result(valid, table.encoding, table.delimiter)
-            counts = tally.report() if kind == S.ORDERS else None
-            report = {"warnings": list(result.warnings), "cleaning": counts, "preset": preset,
-                      "number_format": result.number_format, "date_format": result.date_format}
-            done.update(result=result, counts=counts)
-            return result, report
-
-        outcome = import_stream(engine, workspace, kind, content_hash(data), chunks(), finish)
-        reports.append(FileReport(done["result"], outcome, done["counts"]))
+        digest = content_hash(data)
+        while True:
+            try:
+                result, outcome, counts = _import_table(engine, workspace, kind, name, table, digest, mapping, opts,
+                                                        preset, salt, catalog, cleaning)
+                break
+            except Rescan:  # the fast CSV reader gave way to the stdlib one (nothing was written): again
+                continue
+        reports.append(FileReport(result, outcome, counts))
         del table
     return reports
+
+
+def _import_table(engine, workspace, kind, name, table, digest, mapping, opts, preset, salt, catalog, cleaning):
+    """Both passes over one file and the write (see :func:`import_files`): ``(result, outcome, counts)``.
+
+    Raises :class:`core.ingest.read.Rescan` (before or during the write transaction, which then
+    leaves nothing) when the fast CSV reader had to give way; the caller starts again.
+    """
+    validator = TableValidator(table.columns, kind, name, mapping, **opts)
+    # pass 1: the decisions that need every value of the file (decimal separators, date orders),
+    # reading only the numeric and date columns
+    needed = validator.scan_columns
+    if needed:
+        for chunk in table.chunks(needed):
+            validator.scan(chunk)
+    validator.decide()
+    tally = CleaningTally()
+    keep = [] if not table.streams else None  # a file handled whole keeps its valid rows for the report
+    done = {}
+
+    def chunks():
+        # pass 2, consumed by import_stream inside its transaction
+        for chunk in table.chunks():
+            valid = _hash_emails(validator.validate(chunk), salt)
+            if kind == S.ORDERS:
+                classes = tally.classify(valid, catalog, cleaning)
+                valid = valid.assign(**{S.LINE_TYPE: classes.astype(object).to_numpy()})
+            if keep is not None:
+                keep.append(valid)
+            yield valid
+
+    def finish():
+        valid = None if keep is None else (keep[0] if len(keep) == 1 else pd.concat(keep, ignore_index=True))
+        result = validator.result(valid, table.encoding, table.delimiter)
+        counts = tally.report() if kind == S.ORDERS else None
+        report = {"warnings": list(result.warnings), "cleaning": counts, "preset": preset,
+                  "number_format": result.number_format, "date_format": result.date_format}
+        done.update(result=result, counts=counts)
+        return result, report
+
+    outcome = import_stream(engine, workspace, kind, digest, chunks(), finish)
+    return done["result"], outcome, done["counts"]
 
 
 class _Whole:
@@ -198,8 +213,10 @@ class _Whole:
         self.columns = list(read.frame.columns)
         self.encoding, self.delimiter = read.encoding, read.delimiter
 
-    def __iter__(self):
+    def chunks(self, columns=None):
         yield self.read
+
+    __iter__ = chunks
 
 
 def ensure_demo(engine: Engine) -> bool:

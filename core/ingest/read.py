@@ -244,7 +244,8 @@ DEFAULT_CHUNK_ROWS = 200_000
 class Rescan(Exception):
     """Raised by :class:`ChunkedTable` iteration when the fast reader turned out not to fit the file
     (pandas and the physical line count disagree); the table has switched to the stdlib reader and
-    must be iterated again from the start. Never raised by a second, complete iteration."""
+    must be iterated again from the start. Never raised once a complete iteration of all columns
+    has succeeded."""
 
 
 class ChunkedTable:
@@ -273,6 +274,11 @@ class ChunkedTable:
         self.streams = whole is None
 
     def __iter__(self):
+        return self.chunks()
+
+    def chunks(self, columns=None):
+        """The chunks, in file order. ``columns``: the only columns a caller needs (a hint: a streamed
+        CSV then builds only those cells; other formats give every column)."""
         yield self._whole
 
     def whole(self) -> ReadResult:
@@ -386,14 +392,14 @@ class _CsvTable(ChunkedTable):
         except csv.Error as exc:
             raise SchemaError(f"cannot be parsed as CSV ({exc})", file=name, row=1) from exc
 
-    def __iter__(self):
+    def chunks(self, columns=None):
         if self._utf8 is not None:
-            yield from self._simple_chunks()
+            yield from self._simple_chunks(columns)
         else:
             yield from self._stdlib_chunks()
 
-    def _chunk(self, frame, starts, malformed) -> ReadResult:
-        frame.columns = self.columns
+    def _chunk(self, frame, starts, malformed, columns=None) -> ReadResult:
+        frame.columns = self.columns if columns is None else columns
         return ReadResult(frame.reset_index(drop=True), np.asarray(starts, dtype=np.int64),
                           self.encoding, self.delimiter, malformed)
 
@@ -402,16 +408,19 @@ class _CsvTable(ChunkedTable):
         self._shapes = None
         raise Rescan(f"{self.name}: the fast CSV reader does not fit this file; read again with the stdlib reader")
 
-    def _simple_chunks(self):
+    def _simple_chunks(self, columns=None):
         expected = self._n_lines - 1  # records after the header
+        use = None if columns is None else sorted({self.columns.index(c) for c in columns})
+        names = None if use is None else [self.columns[i] for i in use]
+        width = self._width if use is None else len(use)
         if expected == 0:
-            yield self._chunk(pd.DataFrame(columns=range(self._width), dtype=object), [], [])
+            yield self._chunk(pd.DataFrame(columns=range(width), dtype=object), [], [], names)
             return
         try:
             reader = pd.read_csv(io.BytesIO(self._utf8), encoding="utf-8", sep=self.delimiter, header=None,
                                  skiprows=1, dtype=object, na_filter=False, keep_default_na=False,
                                  skip_blank_lines=False, engine="c", quotechar='"', doublequote=True,
-                                 escapechar=None, comment=None, skipinitialspace=False,
+                                 escapechar=None, comment=None, skipinitialspace=False, usecols=use,
                                  chunksize=self.chunk_rows or expected)
         except Exception:  # the checks passed but pandas disagrees: let the stdlib reader decide
             self._give_way()
@@ -423,13 +432,13 @@ class _CsvTable(ChunkedTable):
                 break
             except Exception:
                 self._give_way()
-            if raw.shape[1] != self._width:
+            if raw.shape[1] != width:
                 self._give_way()
             starts = np.arange(seen + 2, seen + 2 + len(raw))
             seen += len(raw)
             if seen > expected:
                 self._give_way()
-            yield self._chunk(raw, starts, [])
+            yield self._chunk(raw, starts, [], names)
         if seen != expected:  # pandas found more or fewer records than physical lines
             self._give_way()
 

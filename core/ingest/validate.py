@@ -756,6 +756,11 @@ class TableValidator:
         return f"column {src!r}" + (f" ({canon})" if src != canon else "")
 
     # -- pass 1 --------------------------------------------------------------------------------------
+    @property
+    def scan_columns(self) -> list:
+        """The source columns pass 1 reads (numeric and date columns); none: :meth:`scan` may be skipped."""
+        return [self.mapping[c] for c in self._canons if c in self._numbers or c in self._dates]
+
     def scan(self, chunk: ReadResult) -> None:
         """Gather the evidence of one chunk (pass 1; chunks in file order)."""
         if self._decided:

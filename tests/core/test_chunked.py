@@ -247,3 +247,16 @@ def test_cleaning_tally_classify_equals_classify_lines_and_cleaning_report():
     pd.testing.assert_series_equal(got, expected)
     assert tally.report() == cleaning_report(expected, orders)
     assert tally.report()["repeated_in_order"] == 1 and tally.report()["baskets"] == 1  # order None is no basket
+
+
+def test_a_ragged_file_found_out_during_the_write_is_read_again_by_the_stdlib_reader(tmp_path):
+    # as many delimiters as three regular lines, but one line has a field too many and one too few:
+    # pass 1 reads only the quantity column and passes; pass 2 sees the extra column, rolls back and
+    # starts again with the stdlib reader
+    data = b"order_id,product_id,quantity\n1,A,2,9\n2,B\n3,C,1\n"
+    engine = make_engine(f"sqlite:///{tmp_path / 'db.sqlite'}")
+    rep = import_files(engine, "w", {S.ORDERS: ("o.csv", data)}, chunk_rows=2)[0]
+    assert rep.validation.rows_read == 3 and rep.validation.rows_loaded == 1
+    assert rep.validation.rejects[["row", "reason"]].values.tolist() == [
+        [2, "expected 3 fields, found 4"], [3, "expected 3 fields, found 2"]]
+    assert load_workspace(engine, "w").orders[S.PRODUCT_ID].tolist() == ["C"]
