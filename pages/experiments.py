@@ -1,12 +1,11 @@
 """Experiments: simulated A/B tuning of recommendation strategies on held-out orders."""
-import pandas as pd
 import streamlit as st
 
 from core import schema as S
 from core.bandits import POLICIES, two_proportion_z_test
 from core.errors import CrossSellError
 from core.evaluation import leave_last_order_out
-from core.customers import category_share_matrix, cluster_customers, customer_analysis
+from core.customers import customer_segments
 from core.experiments import ExperimentSettings, run_experiment
 from core.recommend import STRATEGIES
 from ui import state
@@ -15,20 +14,7 @@ from ui.charts import arm_rates_bar, policy_lines, segment_regret_lines, traffic
 from ui.resources import compiled_rules, progress_bar, shop_model, workspace_data
 
 DEFAULT_ARMS = ("popular overall", "item co-occurrence (SAR)", "ALS (implicit)", "hybrid")
-CONTEXTS = {"none (one bandit for everyone)": None, "RFM segment": "segment", "profile cluster": "cluster"}
-
-
-def _segments(workspace: str, kind: str, train) -> pd.Series:
-    """customer_id -> segment label, computed from the training orders only (no peeking at the held-out ones)."""
-    data = workspace_data(workspace)
-    level = st.session_state[state.CATEGORY_LEVEL]
-    if kind == "segment":
-        a = customer_analysis(train, data.catalog, level)
-        return a.set_index(S.CUSTOMER_ID)["segment"].astype(object).fillna("(no score)").astype(str)
-    shares = category_share_matrix(train, data.catalog, level)
-    clusters = cluster_customers(shares, k_range=(2, max(2, min(8, len(shares) - 1))))
-    names = clusters.profiles.set_index("cluster")["name"]
-    return clusters.labels.map(lambda c: f"{c}: {names.get(c, c)}").astype(str)
+CONTEXTS = {"none (one bandit for everyone)": None, "RFM segment": "rfm", "profile cluster": "cluster"}
 
 
 workspace = page_setup()
@@ -71,7 +57,10 @@ if run:
                 strat.rules = rules
             settings = ExperimentSettings(int(horizon), int(replicates), int(seed), int(slate), float(eps),
                                           tuple(policies))
-            segments = _segments(workspace, CONTEXTS[context], train) if CONTEXTS[context] else None
+            # segments from the training orders only: the held-out order never shapes its own context
+            segments = (customer_segments(train, data.catalog, by=CONTEXTS[context],
+                                          level=st.session_state[state.CATEGORY_LEVEL])
+                        if CONTEXTS[context] else None)
             bar, update = progress_bar("Running the experiment")
             result = run_experiment(strategies, test, settings, progress=update, segments=segments)
             bar.empty()
