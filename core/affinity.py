@@ -618,41 +618,45 @@ def pair_customers(basket_items: sp.spmatrix, basket_customers, a, b, *, max_bas
     entry_keep = wanted[x.indices] & np.repeat(keep_basket, sizes)
     row_of = np.repeat(np.arange(len(sizes)), sizes)[entry_keep]
     items = x.indices[entry_keep].astype(np.int64)
-    # entries grouped by customer (stable: a basket's items stay together and sorted)
+    # entries grouped by customer (stable: a basket's items stay together)
     order = np.argsort(codes[row_of], kind="stable")
     row_of, items = row_of[order], items[order]
-    starts = np.flatnonzero(np.r_[True, row_of[1:] != row_of[:-1]])
-    bsize = np.diff(np.r_[starts, len(row_of)])
-    bcust = codes[row_of[starts]]
-    per_basket = bsize * (bsize - 1) // 2
-    counts = np.zeros(len(keys), dtype=np.int64)
-    # chunk boundaries at customer changes
-    cum = np.cumsum(per_basket)
-    cust_start = np.flatnonzero(np.r_[True, bcust[1:] != bcust[:-1]])
-    i = 0
-    n_b = len(bsize)
+    ent_cust = codes[row_of]
+    # baskets of one customer: a basket's pairs cost s(s-1)/2; chunks of whole customers
+    bstart = np.flatnonzero(np.r_[True, row_of[1:] != row_of[:-1]])
+    bsize = np.diff(np.r_[bstart, len(row_of)])
+    cum = np.cumsum(bsize * (bsize - 1) // 2)
+    cust_first = np.flatnonzero(np.r_[True, ent_cust[bstart][1:] != ent_cust[bstart][:-1]])  # basket positions
+    total = sp.csr_matrix((n_items, n_items), dtype=np.int64)
+    i, n_b = 0, len(bsize)
     while i < n_b:
         done = cum[i - 1] if i else 0
         j = int(np.searchsorted(cum, done + chunk_pairs, side="right"))
-        j = int(cust_start[np.searchsorted(cust_start, j, side="right") - 1]) if j < n_b else n_b
+        j = int(cust_first[np.searchsorted(cust_first, j, side="right") - 1]) if j < n_b else n_b
         if j <= i:  # one customer above the chunk size: take them whole
-            nxt = np.searchsorted(cust_start, i, side="right")
-            j = int(cust_start[nxt]) if nxt < len(cust_start) else n_b
-        s, st, cu = bsize[i:j], starts[i:j], bcust[i:j]
-        # every i<j position pair of each basket: entry e is paired with the later entries of its basket
-        e0 = np.repeat(st, s)
-        pos = np.arange(len(e0)) - np.repeat(np.cumsum(s) - s, s)     # position in the basket
-        later = np.repeat(s, s) - 1 - pos
-        first = np.repeat(e0 + pos, later)
-        second = first + 1 + (np.arange(len(first)) - np.repeat(np.cumsum(later) - later, later))
-        pc = np.repeat(cu, s * (s - 1) // 2)
-        k = items[first] * n_items + items[second]
-        hit = np.searchsorted(keys, k)
-        hit[hit == len(keys)] = 0
-        ok = keys[hit] == k
-        pair_cust = np.unique(pc[ok] * len(keys) + hit[ok])
-        counts += np.bincount(pair_cust % len(keys), minlength=len(keys))
+            nxt = np.searchsorted(cust_first, i, side="right")
+            j = int(cust_first[nxt]) if nxt < len(cust_first) else n_b
+        e0, e1 = int(bstart[i]), int(bstart[j]) if j < n_b else len(row_of)
+        # columns = the distinct (customer, item) of the chunk: in YᵀY an entry (u, v) is one customer who
+        # bought items u and v in some basket (a basket has one customer), counted once however often
+        col_key = ent_cust[e0:e1] * n_items + items[e0:e1]
+        cols, col_keys = pd.factorize(col_key)
+        rows = np.repeat(np.arange(j - i), bsize[i:j])
+        y = sp.csr_matrix((np.ones(e1 - e0, dtype=np.int32), (rows, cols)), shape=(j - i, len(col_keys)))
+        co = (y.T.tocsr() @ y).tocoo()
+        col_item = np.asarray(col_keys) % n_items
+        ia, ib = col_item[co.row], col_item[co.col]
+        up = ia < ib
+        total = total + sp.csr_matrix((np.ones(int(up.sum()), dtype=np.int64), (ia[up], ib[up])),
+                                      shape=(n_items, n_items))
         i = j
+    total.sum_duplicates()
+    total.sort_indices()
+    t_keys = np.repeat(np.arange(n_items, dtype=np.int64), np.diff(total.indptr)) * n_items + total.indices
+    hit = np.searchsorted(t_keys, keys)
+    hit[hit == len(t_keys)] = 0
+    found = (t_keys[hit] == keys) if len(t_keys) else np.zeros(len(keys), dtype=bool)
+    counts = np.where(found, total.data[hit] if len(t_keys) else 0, 0)
     out[:] = counts[inverse]
     return out
 
