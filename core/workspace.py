@@ -12,7 +12,7 @@ from sqlalchemy.engine import Engine
 
 from core import schema as S
 from core.ingest import ReadResult, load_table, read_table
-from core.ingest.clean import CleaningSettings, CleaningTally
+from core.ingest.clean import LINE_CLASSES, CleaningSettings, CleaningTally
 from core.ingest.read import DEFAULT_CHUNK_ROWS, Rescan, read_chunks
 from core.ingest.validate import TableValidator, ValidationResult
 from core.ingest.presets import _EMAIL, apply_preset, hash_email
@@ -161,6 +161,9 @@ def import_files(engine: Engine, workspace: str, files: dict, mappings: dict | N
     return reports
 
 
+_LINE_TYPES = np.asarray(LINE_CLASSES, dtype=object)
+
+
 def _import_table(engine, workspace, kind, name, table, digest, mapping, opts, preset, salt, catalog, cleaning):
     """Both passes over one file and the write (see :func:`import_files`): ``(result, outcome, counts)``.
 
@@ -185,7 +188,7 @@ def _import_table(engine, workspace, kind, name, table, digest, mapping, opts, p
             valid = _hash_emails(validator.validate(chunk), salt)
             if kind == S.ORDERS:
                 classes = tally.classify(valid, catalog, cleaning)
-                valid = valid.assign(**{S.LINE_TYPE: classes.astype(object).to_numpy()})
+                valid = valid.assign(**{S.LINE_TYPE: _LINE_TYPES[classes.cat.codes.to_numpy()]})
             if keep is not None:
                 keep.append(valid)
             yield valid

@@ -242,25 +242,34 @@ def classify_lines(orders: pd.DataFrame, catalog: pd.DataFrame | None = None,
     """
     settings = _check_settings(settings)
     _require(orders, "orders", [order_col, item_col])
-    labels, _, _ = _classify(orders, catalog, settings, order_col, item_col, quantity_col, title_col)
-    return pd.Series(pd.Categorical(labels, categories=LINE_CLASSES), index=orders.index, name="line_class")
+    codes, _, _ = _classify(orders, catalog, settings, order_col, item_col, quantity_col, title_col)
+    return _classes(codes, orders.index)
+
+
+def _classes(codes: np.ndarray, index) -> pd.Series:
+    return pd.Series(pd.Categorical.from_codes(codes, categories=LINE_CLASSES), index=index, name="line_class")
 
 
 def _classify(orders, catalog, settings, order_col, item_col, quantity_col, title_col):
-    """``(labels, (order codes, order texts), (item codes, item texts))`` (see :func:`_text_codes`)."""
+    """``(class codes into LINE_CLASSES, (order codes, order texts), (item codes, item texts))`` (see
+    :func:`_text_codes`)."""
     n = len(orders)
     o_codes, o_texts = _text_codes(orders[order_col])
     i_codes, i_texts = _text_codes(orders[item_col])
 
     cancelled = np.zeros(n, dtype=bool)
     if settings.cancellation_prefixes and n:
-        # decided once per distinct order id, then spread to its lines
-        upper = pd.Series([t or "" for t in o_texts], dtype=object).str.upper()
-        per_order = np.zeros(len(o_texts), dtype=bool)
-        for prefix in settings.cancellation_prefixes:
-            p = prefix.upper()
-            after = upper.str[len(p):len(p) + 1]
-            per_order |= (upper.str.startswith(p) & (upper.str.len() > len(p)) & ~after.str.isalpha()).to_numpy(bool)
+        # decided once per distinct order id, then spread to its lines: the id starts with a prefix
+        # (case-insensitive) and goes on with something other than a letter
+        prefixes = [p.upper() for p in settings.cancellation_prefixes]
+
+        def is_cancellation(text) -> bool:
+            if not text:
+                return False
+            up = text.upper()
+            return any(up.startswith(p) and len(up) > len(p) and not up[len(p)].isalpha() for p in prefixes)
+
+        per_order = np.fromiter(map(is_cancellation, o_texts), dtype=bool, count=len(o_texts))
         cancelled = per_order[o_codes]
 
     non_positive = np.zeros(n, dtype=bool)
@@ -285,9 +294,9 @@ def _classify(orders, catalog, settings, order_col, item_col, quantity_col, titl
         non_product |= _matches(orders[title_col], settings)
     not_in_catalog = not_in_catalog_item[i_codes]
 
-    labels = np.select([cancelled, non_positive, non_product, not_in_catalog],
-                       [CANCELLATION, NON_POSITIVE_QUANTITY, NON_PRODUCT, NOT_IN_CATALOG], default=PRODUCT)
-    return labels, (o_codes, o_texts), (i_codes, i_texts)
+    # the first matching rule wins; codes index LINE_CLASSES
+    codes = np.select([cancelled, non_positive, non_product, not_in_catalog], [1, 2, 3, 4], default=0).astype(np.int8)
+    return codes, (o_codes, o_texts), (i_codes, i_texts)
 
 
 def _check_classes(classes, orders: pd.DataFrame | None) -> pd.Series:
@@ -427,8 +436,8 @@ class CleaningTally:
         worked out once for both)."""
         settings = _check_settings(settings)
         _require(orders, "orders", [self.order_col, self.item_col])
-        labels, o, i = _classify(orders, catalog, settings, self.order_col, self.item_col, quantity_col, title_col)
-        classes = pd.Series(pd.Categorical(labels, categories=LINE_CLASSES), index=orders.index, name="line_class")
+        codes, o, i = _classify(orders, catalog, settings, self.order_col, self.item_col, quantity_col, title_col)
+        classes = _classes(codes, orders.index)
         self._count(classes, orders, o, i)
         return classes
 
