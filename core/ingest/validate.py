@@ -192,6 +192,12 @@ class _Distinct:
         out = cls.__new__(cls)
         out.index = col.index
         codes, uniques = pd.factorize(values, use_na_sentinel=True)
+        if all(v and v == v.strip() and v.lower() not in _MISSING_MARKERS for v in uniques):
+            # nothing to strip, nothing missing (Python's whitespace includes every character the
+            # string dtype's strip removes): the distinct cells are the distinct values
+            out.codes = codes
+            out.values = list(uniques)
+            return out
         stripped = _strip_missing(pd.Series(uniques, dtype=object)).to_numpy(dtype=object)
         # distinct cells may strip to one value (' 5' and '5') or to missing ('', 'NULL')
         merged, out_values = pd.factorize(stripped, use_na_sentinel=True)
@@ -821,7 +827,11 @@ class TableValidator:
                                                                f"the decimal separator"))
             elif canon in _DATETIME:
                 order = self.orders[canon][0]
-                distinct, shapes = _date_shapes(raw)
+                if self._dates[canon].numeric:
+                    distinct, shapes = _date_shapes(raw)
+                else:  # pass 1 found no numeric date in the column: no shape to work out
+                    distinct = _Distinct.of_text(raw)
+                    shapes = [""] * len(distinct.values)
                 values, bad, wrong_order, out_of_range = _date_values(distinct, shapes, order, raw.index)
                 for i in bad[bad].index:
                     problems.append((i, canon, raw[i], f"{canon} is not a date/time"))
