@@ -3,6 +3,10 @@
 Widget keys listed in PERSISTENT are re-assigned at the top of every run (app.py), which keeps
 Streamlit from dropping a widget's value when the user switches to a page that does not draw it.
 """
+from core.recommend.hybrid import HybridWeights
+
+_HW = HybridWeights()  # the hybrid sliders start at the validated defaults
+
 WORKSPACE = "workspace"
 MIN_PAIR_COUNT = "min_pair_count"
 CATEGORY_LEVEL = "category_level"
@@ -57,7 +61,8 @@ PERSISTENT = (WORKSPACE, MIN_PAIR_COUNT, CATEGORY_LEVEL, PAIR_CATEGORIES, PAIR_M
 DEFAULTS = {
     MIN_PAIR_COUNT: 2, CATEGORY_LEVEL: 1, PAIR_SIGNIFICANT: False, PAIR_MIN_LIFT: 1.0, PAIR_SEARCH: "", GRAPH_EDGES: 150, TOP_K: 10,
     PAIR_MIN_CUSTOMERS: 1, PAIR_MIN_RATING: 1.0, PAIR_MIN_SENTIMENT: -1.0,
-    W_AFFINITY: 0.15, W_TEXT: 0.1, W_POPULARITY: 1.5, W_COLLABORATIVE: 1.0, W_COOCCURRENCE: 1.0, W_UNSEEN: 0.05, EXP_HORIZON: 3000, EXP_REPLICATES: 10, EXP_SEED: 2026,
+    W_AFFINITY: _HW.affinity, W_TEXT: _HW.text, W_POPULARITY: _HW.popularity, W_COLLABORATIVE: _HW.collaborative,
+    W_COOCCURRENCE: _HW.cooccurrence, W_UNSEEN: _HW.unseen_category, EXP_HORIZON: 3000, EXP_REPLICATES: 10, EXP_SEED: 2026,
     EXP_SLATE: 10, EXP_EPSILON: 0.1, CUSTOMER_STRATEGY: "hybrid", MMR_ON: False, MMR_CAP: 3, EVAL_K: 10, EVAL_LEVEL: 1, EVAL_BOOT: 500,
     EVAL_CHART_METRICS: ["recall", "ndcg", "new_item_ndcg", "cross_category_recall"], CUSTOMER_SEARCH: "",
 }
