@@ -56,6 +56,10 @@ class ImplicitALS(Strategy):
     random_state : int, seed of implicit's factor initialisation.
     num_threads : int >= 1, implicit's solver threads (1: the same factors on every machine and run).
 
+    Attributes (after ``fit``)
+    --------------------------
+    item_factors_ : ``(n_items, factors)`` float64, implicit's item factors y_i.
+
     Raises
     ------
     TypeError / ValueError for parameters of the wrong type or range.

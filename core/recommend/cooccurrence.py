@@ -92,6 +92,16 @@ class ItemCooccurrence(Strategy):
     similarity : "jaccard" (default), "lift" or "counts".
     threshold : int >= 1, minimum baskets holding both items for a pair to count (SAR's threshold).
 
+    Attributes (after ``fit``)
+    --------------------------
+    cooccurrence_ : ``(n_items, n_items)`` CSR float64, C with diagonal n_j.
+    n_baskets_ : int, N (baskets counted; ``model.settings.max_basket_size`` applies).
+    similarity_ : ``(n_items, n_items)`` CSR float64 S, zero diagonal.
+
+    Raises
+    ------
+    ValueError / TypeError for an unknown similarity or a threshold that is not an int >= 1.
+
     On the demo's validation split (second-to-last orders; K = 10) new-item NDCG@10 was 0.036 with
     "counts" (close to popularity, 0.033; catalog coverage 3%), 0.023 with "jaccard" (coverage 20%) and
     0.001 with "lift" (rare items; coverage 31%). Jaccard stays the default: SAR's own default and a
