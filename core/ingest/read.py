@@ -351,18 +351,18 @@ def read_chunks(data: bytes, name: str, chunk_rows: int | None = DEFAULT_CHUNK_R
         return ChunkedTable(name, "parquet", "", whole.frame.columns, chunk_rows, whole)
 
     text, encoding = _decode(data, name)
-    del data
     if not text or text.isspace():  # (not text.strip(): that copies the whole text)
         raise SchemaError("is empty: expected a header row and data rows", file=name)
     delimiter = _sniff_delimiter(text)
-    return _CsvTable(text, name, encoding, delimiter, chunk_rows)
+    # plain UTF-8 (no BOM): the bytes are the UTF-8 text already
+    return _CsvTable(text, name, encoding, delimiter, chunk_rows, raw=data if encoding == "utf-8" else None)
 
 
 class _CsvTable(ChunkedTable):
     """CSV/TSV records, by pandas' C reader when the file provably reads the same that way
     (:func:`_simple_layout`), by the stdlib reader otherwise (lenient quotes, malformed records)."""
 
-    def __init__(self, text: str, name: str, encoding: str, delimiter: str, chunk_rows):
+    def __init__(self, text: str, name: str, encoding: str, delimiter: str, chunk_rows, raw: bytes | None = None):
         self.first_line = 2 if text[:4].lower() == "sep=" else 1
         layout = _simple_layout(text, delimiter) if self.first_line == 1 else None
         self._text = text
@@ -371,8 +371,10 @@ class _CsvTable(ChunkedTable):
             self._n_lines, width = layout
             header_end = min((i for i in (text.find("\n"), text.find("\r")) if i >= 0), default=len(text))
             header = next(csv.reader([text[:header_end]], delimiter=delimiter), [])
-            # UTF-8 bytes for pandas, not io.StringIO: that holds 4 bytes per character
-            self._utf8 = text.encode("utf-8")
+            # UTF-8 bytes for pandas, not io.StringIO: that holds 4 bytes per character; the text
+            # itself is dropped (decoded again only if the stdlib reader has to take over)
+            self._utf8 = raw if raw is not None and encoding == "utf-8" else text.encode("utf-8")
+            self._text = None
         else:
             header = self._header(text, delimiter, name)
         columns = _columns(header, name)
@@ -404,6 +406,8 @@ class _CsvTable(ChunkedTable):
                           self.encoding, self.delimiter, malformed)
 
     def _give_way(self):
+        if self._text is None:
+            self._text = self._utf8.decode("utf-8")
         self._utf8 = None
         self._shapes = None
         raise Rescan(f"{self.name}: the fast CSV reader does not fit this file; read again with the stdlib reader")

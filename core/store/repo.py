@@ -304,7 +304,6 @@ def import_stream(engine: Engine, workspace: str, kind: str, digest: str, chunks
     key = {S.CATALOG: S.PRODUCT_ID, S.ORDERS: S.ORDER_ID}.get(kind)
     replaced = n_added = n_changed = n_same = n_rows = 0
     with engine.begin() as conn:
-        _tune(conn)
         latest = conn.execute(select(ImportLog.content_hash).where(
             ImportLog.workspace_id == wid, ImportLog.kind == kind).order_by(ImportLog.id.desc()).limit(1)).scalar()
         if latest == digest:
@@ -372,16 +371,6 @@ def import_stream(engine: Engine, workspace: str, kind: str, digest: str, chunks
         # the first order lines of a workspace were counted while written, not by a full scan
         unknown = _unknown_products(conn, wid, unknown if known is not None else None)
     return ImportOutcome(kind, result.file, False, n_rows, int(replaced), unknown, n_added, n_changed, n_same)
-
-
-def _tune(conn) -> None:
-    """Per-transaction settings for a bulk write. SQLite: a larger page cache (64 MiB) and temp
-    tables in memory for this connection; the journal (WAL) and ``synchronous`` stay as
-    :func:`core.store.db.make_engine` set them, so a committed import survives a crash and a killed
-    one leaves nothing."""
-    if conn.dialect.name == "sqlite":
-        conn.exec_driver_sql("PRAGMA cache_size=-65536")
-        conn.exec_driver_sql("PRAGMA temp_store=MEMORY")
 
 
 def _count_unknown(lines: pd.DataFrame, known: set, into: dict) -> None:
