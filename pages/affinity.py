@@ -98,7 +98,8 @@ def _category_section() -> None:
             f1, f2, f3 = st.columns([2, 2, 1])
             cid = f1.selectbox("Rename category", clusters["cluster"].tolist(), key=f"category_pick_{workspace}",
                                format_func=lambda c: f"{c}: {clusters.loc[clusters['cluster'] == c, 'name'].iloc[0]}")
-            new_name = f2.text_input("New name (empty: unchanged; the inferred name undoes a rename)", key=f"category_name_{workspace}",
+            new_name = f2.text_input("New name (empty: unchanged; the inferred name undoes a rename)",
+                                     key=f"category_name_{workspace}",
                                      help="Two categories given one name read as one; 'Home > Candles' makes levels.")
             k_in = f3.number_input("Categories k (0: by silhouette)", min_value=0,
                                    max_value=max(2, min(200, model.n_items - 1)), value=int(choices.k or 0), step=1,
@@ -238,8 +239,9 @@ top = item_pairs_table(model, cross_only=True)
 top = top[top["antecedent_id"].astype(str) < top["consequent_id"].astype(str)]  # one edge per pair
 st.session_state[state.GRAPH_EDGES] = min(st.session_state[state.GRAPH_EDGES], max(len(top), 1))
 n_edges = st.slider("Edges shown (strongest first)", 1, max(2, min(len(top), 40000)), key=state.GRAPH_EDGES,
-                    help="Drawn as one WebGL trace; the layout is computed once per edge selection and reused (above 400 "
-                         "products: force-directed on the 400 best connected, the rest placed next to their partners).")
+                    help="Drawn as one WebGL trace; the layout is computed once per edge selection and reused "
+                         "(above 400 products: force-directed on the 400 best connected, the rest placed next to "
+                         "their partners).")
 
 
 @st.cache_data(show_spinner="Laying out the graph…", max_entries=8)

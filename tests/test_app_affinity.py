@@ -37,12 +37,13 @@ def app_env(tmp_path_factory):
     partial = catalog.copy()
     partial.loc[partial.index % 10 == 3, "category"] = ""
     engine = make_engine(os.environ["DATABASE_URL"])
-    ws.import_files(engine, "nocat", {S.CATALOG: ("catalog.csv", catalog.drop(columns="category").to_csv(index=False)
-                                                  .encode()), S.ORDERS: ("orders.csv", orders.to_csv(index=False).encode())})
+    no_category = catalog.drop(columns="category").to_csv(index=False).encode()
+    ws.import_files(engine, "nocat", {S.CATALOG: ("catalog.csv", no_category),
+                                      S.ORDERS: ("orders.csv", orders.to_csv(index=False).encode())})
     bought = orders["product_id"].value_counts().index[:3].tolist()   # the three most bought products get reviews
     reviews = pd.DataFrame({"product_id": [bought[0], bought[0], bought[1], bought[2]],
-                            "text": ["Always fresh, lovely", "Great, buy it every week", "Bland and watery, disappointing",
-                                     "Fine"], "rating": [5, 5, 1, 3]})
+                            "text": ["Always fresh, lovely", "Great, buy it every week",
+                                     "Bland and watery, disappointing", "Fine"], "rating": [5, 5, 1, 3]})
     ws.import_files(engine, "partial", {S.CATALOG: ("catalog.csv", partial.to_csv(index=False).encode()),
                                         S.ORDERS: ("orders.csv", orders.to_csv(index=False).encode()),
                                         S.REVIEWS: ("reviews.csv", reviews.to_csv(index=False).encode())})
