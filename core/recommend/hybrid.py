@@ -79,6 +79,11 @@ class HybridWeights:
         return self.collaborative > 0 or self.cooccurrence > 0
 
 
+#: the text term of the collaborative hybrid is computed for the items whose other terms could still reach the
+#: best TEXT_POOL (see CrossCategoryHybrid._text_on_pool)
+TEXT_POOL = 300
+
+
 def _minmax(scores: np.ndarray) -> np.ndarray:
     """Min-max to [0, 1] over the finite entries; non-finite entries 0 (a constant vector: all 0)."""
     finite = np.isfinite(scores)
@@ -126,11 +131,46 @@ class CrossCategoryHybrid(Strategy):
 
     def _prepare(self, histories):
         w, n = self.weights, len(histories)
+        # with collaborative terms the text term is computed per customer on a candidate pool (_text_on_pool)
+        full_text = w.text > 0 and self.model.embeddings is not None and not w.collaborative_terms
         text = (text_neighbour_scores_batch(self.model, [h[: self.max_anchors] for h, _ in histories])
-                if w.text > 0 and self.model.embeddings is not None else [None] * n)
+                if full_text else [None] * n)
         als = self._als._prepare(histories) if self._als is not None else [None] * n
         sar = self._sar._prepare(histories) if self._sar is not None else [None] * n
         return list(zip(text, als, sar))
+
+    def _text_on_pool(self, anchors: np.ndarray, base: np.ndarray, hist: np.ndarray):
+        """Text neighbour similarity (max cosine to an anchor of another category) for the candidates only.
+
+        Candidates: unbought items whose score without text, plus the largest text contribution
+        (``w_text * 1``), reaches the TEXT_POOL-th best score without text. Text only adds (0 <= T <= 1), so
+        the top k <= TEXT_POOL of the full score is exactly the top k computed here; items outside the pool
+        keep their other terms (they matter only to boosts of a rule set or a deep MMR pool). One
+        ``(anchors x candidates)`` product instead of ``(anchors x catalog)``: 14,887 -> ~1,000 columns on
+        the demo.
+
+        Returns
+        -------
+        (t ``(n_items,)`` similarity or -inf (not a candidate, or no anchor of another category),
+         best ``(n_items,)`` int anchor position, -1 outside the pool)
+        """
+        m, n = self.model, self.model.n_items
+        live = base.copy()
+        live[hist] = -np.inf
+        finite = np.isfinite(live)
+        t = np.full(n, -np.inf)
+        best = np.full(n, -1, dtype=np.int64)
+        if not finite.any() or len(anchors) == 0:
+            return t, best
+        pool = min(TEXT_POOL, int(finite.sum()))
+        threshold = np.partition(live[finite], -pool)[-pool]
+        cand = np.nonzero(finite & (live + self.weights.text >= threshold))[0]
+        e, codes = m.embeddings, m.category_codes
+        sims = e[anchors] @ e[cand].T                                  # (anchors, candidates)
+        sims[codes[anchors][:, None] == codes[cand][None, :]] = -np.inf
+        t[cand] = sims.max(axis=0)
+        best[cand] = sims.argmax(axis=0)
+        return t, best
 
     def _scores(self, hist, counts, prepared=None):
         m, w = self.model, self.weights
@@ -140,13 +180,12 @@ class CrossCategoryHybrid(Strategy):
         a = np.asarray(rows.T @ c).ravel()
         a_max = a.max() if a.size and a.max() > 0 else 1.0
         use_text = w.text > 0 and m.embeddings is not None
-        if use_text:
+        anchors, t, best, t_pos = hist[:0], None, None, np.zeros(m.n_items)
+        if use_text and p_text is not None:
             anchors = hist[: self.max_anchors]
             t, best = p_text
             t_pos = np.where(np.isfinite(t), np.maximum(t, 0.0), 0.0)
-        else:
-            anchors, t, best, t_pos = hist[:0], None, None, np.zeros(m.n_items)
-        parts = {"affinity": w.affinity * a / a_max, "text": w.text * t_pos}
+        parts = {"affinity": w.affinity * a / a_max, "text": t_pos}
         reasons = {}
         if self._als is not None:
             s_als, reasons["collaborative"] = self._als._scores(hist, counts, p_als)
@@ -157,7 +196,14 @@ class CrossCategoryHybrid(Strategy):
         seen = np.zeros(self._unseen_codes.max() + 1, dtype=bool)
         seen[self._unseen_codes[hist]] = True
         unseen = ~seen[self._unseen_codes]
-        scores = sum(parts.values()) + w.popularity * self._pop + w.unseen_category * unseen
+        scores = sum(v for k_, v in parts.items() if k_ != "text") + w.popularity * self._pop \
+            + w.unseen_category * unseen
+        if use_text and p_text is None:
+            anchors = hist[: self.max_anchors]
+            t, best = self._text_on_pool(anchors, scores, hist)
+            t_pos = np.where(np.isfinite(t), np.maximum(t, 0.0), 0.0)
+        parts["text"] = w.text * t_pos
+        scores = scores + parts["text"]
         if not w.collaborative_terms:
             # only items reachable cross-category (affinity edge or a text anchor of another category)
             reachable = (a > 0) | (np.isfinite(t) if t is not None else False)
