@@ -368,6 +368,15 @@ def quintile_scores(values, higher_is_better: bool = True) -> np.ndarray:
     Returns
     -------
     ndarray of float (1.0 .. 5.0, NaN where the value is NaN), shape (n,).
+
+    Examples
+    --------
+    >>> quintile_scores([10, 20, 30, 40, 50]).tolist()
+    [1.0, 2.0, 3.0, 4.0, 5.0]
+    >>> quintile_scores([3, 30, 300, 9, 90], higher_is_better=False).tolist()   # recency: recent = 5
+    [5.0, 3.0, 1.0, 4.0, 2.0]
+    >>> quintile_scores([1, 1, 1, 1, 7]).tolist()   # ties share their average rank (2.5 of 5)
+    [3.0, 3.0, 3.0, 3.0, 5.0]
     """
     v = pd.Series(np.asarray(values, dtype=float))
     pct = (v if higher_is_better else -v).rank(method="average", pct=True)
