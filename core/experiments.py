@@ -95,6 +95,9 @@ class ExperimentResult:
     segment_regret : dict or None
         (policy name, 'pooled' | 'per segment') -> ndarray (replicates, horizon): cumulative regret against
         the per-segment oracle (module docstring).
+    visit_segments : ndarray or None
+        (replicates, horizon) int: the segment (index into the sorted segment labels) of each simulated visit,
+        the same for every policy and variant.
     """
 
     hits: pd.DataFrame
@@ -105,6 +108,53 @@ class ExperimentResult:
     segment_arms: pd.DataFrame | None = None
     contextual_runs: dict | None = None
     segment_regret: dict | None = None
+    visit_segments: np.ndarray | None = None
+
+    def segment_traffic(self, last_share: float = 1.0) -> pd.DataFrame:
+        """Where each variant sends each segment's visits.
+
+        Parameters
+        ----------
+        last_share : float in (0, 1]
+            Count only the last share of the horizon (e.g. 0.1: what the bandits settled on).
+
+        Returns
+        -------
+        DataFrame
+            policy, variant, segment, arm, visits (summed over replicates), conversions, share (of the segment's
+            visits in that window, in [0, 1]; sums to 1 per policy, variant and segment), best (the segment's
+            best held-out arm, as in ``segment_arms``).
+
+        Raises
+        ------
+        ValueError
+            The experiment ran without segments, or ``last_share`` is out of range.
+        """
+        if not self.has_segments:
+            raise ValueError("the experiment ran without segments")
+        if not 0 < last_share <= 1:
+            raise ValueError(f"last_share must be in (0, 1], got {last_share}")
+        names = sorted(self.segments.unique())
+        arm_names = list(self.hits.columns)
+        n_g, n_a = len(names), len(arm_names)
+        h = self.visit_segments.shape[1]
+        start = h - max(1, int(round(h * last_share)))
+        seg = self.visit_segments[:, start:].ravel()
+        frames = []
+        for name in self.runs:
+            for variant, run in ((POOLED, self.runs[name]), (PER_SEGMENT, self.contextual_runs[name])):
+                cell = seg * n_a + run.arms[:, start:].ravel()
+                visits = np.bincount(cell, minlength=n_g * n_a)
+                conv = np.bincount(cell, weights=run.rewards[:, start:].ravel(), minlength=n_g * n_a)
+                tot = np.repeat(visits.reshape(n_g, n_a).sum(axis=1), n_a)
+                frames.append(pd.DataFrame({
+                    "policy": name, "variant": variant, "segment": np.repeat(names, n_a),
+                    "arm": np.tile(arm_names, n_g), "visits": visits,
+                    "conversions": conv, "share": np.divide(visits, tot, out=np.zeros(len(tot)), where=tot > 0)}))
+        out = pd.concat(frames, ignore_index=True)
+        best = self.segment_arms.loc[self.segment_arms["best"], ["segment", "arm"]]
+        out["best"] = pd.MultiIndex.from_frame(out[["segment", "arm"]]).isin(pd.MultiIndex.from_frame(best))
+        return out
 
     @property
     def has_segments(self) -> bool:
@@ -394,4 +444,4 @@ def experiment_from_hits(hits: pd.DataFrame, settings: ExperimentSettings = Expe
         return ExperimentResult(hits, arms, runs, settings)
     return ExperimentResult(hits, arms, runs, settings, segments=labels,
                             segment_arms=_segment_arm_table(hits, labels), contextual_runs=ctx_runs,
-                            segment_regret=seg_regret)
+                            segment_regret=seg_regret, visit_segments=seg_of)

@@ -110,3 +110,21 @@ def test_run_experiment_with_segments_on_a_tiny_shop():
     assert t[("Champions", "lift only")] == 1.0 and t[("Hibernating", "lift only")] == 0.0
     assert t[("Hibernating", "popular in unseen categories")] == 1.0
     assert set(r.contextual_runs) == set(r.runs)
+
+
+def test_segment_traffic_shows_where_each_variant_settles():
+    hits, segs = _planted(seed=5)
+    r = experiment_from_hits(hits, ExperimentSettings(horizon=3000, replicates=4, seed=2,
+                                                      policies=("Thompson sampling",)), segments=segs)
+    t = r.segment_traffic(last_share=0.2)
+    assert (t.groupby(["policy", "variant", "segment"])["share"].sum() - 1).abs().max() < 1e-12
+    # visits per segment in the window are the same for both variants (same visitors)
+    v = t.groupby(["variant", "segment"])["visits"].sum().unstack()
+    assert (v.loc[POOLED] == v.loc[PER_SEGMENT]).all() and v.loc[POOLED].sum() == 4 * 600
+    ctx = t[(t["variant"] == PER_SEGMENT) & t["best"]].set_index("segment")
+    assert ctx.loc["A", "arm"] == "x" and ctx.loc["B", "arm"] == "y"
+    assert (ctx["share"] > 0.8).all()      # each segment's bandit has settled on its own best arm
+    full = r.segment_traffic()
+    assert full["visits"].sum() == 2 * 4 * 3000
+    with pytest.raises(ValueError, match="last_share"):
+        r.segment_traffic(0)
