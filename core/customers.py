@@ -308,7 +308,7 @@ def rfm_table(orders: pd.DataFrame, catalog: pd.DataFrame | None = None, as_of=N
     Raises
     ------
     ValueError
-        Unknown ``recency_basis``, or 'days' without dates.
+        Unknown ``recency_basis``, 'days' without dates, or ``as_of`` before the latest order.
     """
     if recency_basis not in ("auto", "days", "order_id", "file"):
         raise ValueError(f"recency_basis must be 'auto', 'days', 'order_id' or 'file', got {recency_basis!r}")
@@ -323,6 +323,8 @@ def rfm_table(orders: pd.DataFrame, catalog: pd.DataFrame | None = None, as_of=N
         at = pd.to_datetime(o[S.ORDERED_AT], errors="coerce")
         last = at.groupby(cid, sort=True).max()
         ref = pd.Timestamp(as_of) if as_of is not None else at.max()
+        if ref < at.max():
+            raise ValueError(f"as_of ({ref}) is before the latest order ({at.max()}): recency would be negative")
         out["recency"] = ((ref - last).dt.total_seconds() / 86400.0).to_numpy()
         out["last_order"] = last
         unit, basis = "days", "days since the last order" + (f" (as of {ref})" if as_of is not None else

@@ -54,6 +54,8 @@ def test_rfm_by_hand(shop):
 def test_rfm_default_reference_is_latest_order(shop):
     r = rfm_table(shop).set_index("customer_id")   # latest product order: 2024-03-10 (b)
     assert r.loc["b", "recency"] == 0 and r.loc["d", "recency"] == 60
+    with pytest.raises(ValueError, match="before the latest order"):
+        rfm_table(shop, as_of="2024-03-09")
 
 
 def test_monetary_unknown_without_prices(shop):
