@@ -1,8 +1,10 @@
 """Customer analysis: profiles, category shares over time, RFM scores and segments, price bands, review
 sentiment per customer, and clusters of category-share profiles.
 
-Everything here is vectorised over customers (groupby / array operations, no per-customer Python loop), so a
-shop with 100,000+ customers is analysed in seconds. Only product lines count: when ``line_type`` is present,
+Everything here is vectorised over customers (groupby / array operations, no per-customer Python loop).
+Measured on 120,000 synthetic customers with 1.5 million dated, priced lines (2 busy CPU cores, load ~7):
+RFM scores 3.5 s, price bands 4.8 s, shares per customer and month 8.1 s, :func:`customer_analysis` 10.1 s,
+:func:`cluster_customers` (k = 2..10 by silhouette on 5,000, final fit on all) 10.3 s. Only product lines count: when ``line_type`` is present,
 lines other than ``product`` / ``not_in_catalog`` (cancellations, fees, vouchers; see :mod:`core.ingest.clean`)
 are left out, as for baskets.
 
