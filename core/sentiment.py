@@ -22,7 +22,7 @@ import numpy as np
 import pandas as pd
 
 from core import schema as S
-from core.errors import EmptyDataError
+from core.errors import EmptyDataError, ModelLoadError
 
 DEFAULT_MODEL_PATH = Path(__file__).resolve().parents[1] / "assets" / "sentiment_minilm.npz"
 POSITIVE_MIN_RATING = 4   # ratings >= 4 are positive
@@ -182,14 +182,15 @@ def text_sentiment(texts: Sequence[str], encoder, model: SentimentModel | None =
 
     Raises
     ------
-    ValueError
-        The model was trained on another encoder's vectors (its ``model_id`` differs from the encoder's).
+    ModelLoadError
+        The model was trained on another encoder's vectors (its ``model_id`` differs from the encoder's, e.g.
+        with ``CROSS_SELL_MODEL`` set): a :class:`core.errors.CrossSellError`, so pages show it as a message.
     """
     from core.embeddings import embed_cached, strip_html
 
     model = model or default_model()
     if model.model_id and model.model_id != encoder.model_id:
-        raise ValueError(f"the sentiment model reads {model.model_id!r} vectors, the encoder is "
+        raise ModelLoadError(f"the sentiment model reads {model.model_id!r} vectors, the encoder is "
                          f"{encoder.model_id!r}; refit it with fit_sentiment on this encoder's vectors")
     clean = [strip_html(t) for t in texts]
     keep = np.array([bool(t) for t in clean], dtype=bool)
@@ -359,6 +360,8 @@ def product_sentiment(reviews: pd.DataFrame, sentiment: np.ndarray | None = None
     ------
     ValueError
         Neither ``sentiment`` nor ``encoder`` given, or ``sentiment`` has the wrong length.
+    ModelLoadError
+        The sentiment model does not match the encoder (see :func:`text_sentiment`).
     """
     if sentiment is None:
         if encoder is None:

@@ -5,7 +5,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from core.errors import EmptyDataError
+from core.errors import EmptyDataError, ModelLoadError
 from core.paths import shared_dir
 from core.sentiment import (DEFAULT_MODEL_PATH, SentimentModel, default_model, fit_sentiment, product_sentiment,
                             review_sentiment, text_sentiment)
@@ -134,7 +134,7 @@ def test_fit_bad_inputs(kwargs, exc, match):
 
 def test_text_sentiment_refuses_another_encoders_model(encoder):
     other = SentimentModel(coef=default_model().coef, intercept=0.0, model_id="some-other-model:123")
-    with pytest.raises(ValueError, match="refit"):
+    with pytest.raises(ModelLoadError, match="refit"):
         text_sentiment(["fine"], encoder, model=other)
 
 
