@@ -8,8 +8,16 @@ ACL 2007). The sentiment of a review is ``2 p - 1`` where ``p = sigmoid(w . x + 
 probability of a positive review, so -1 is certainly negative, 0 undecided and +1 certainly positive.
 
 The default model (``assets/sentiment_minilm.npz``) is trained by ``scripts/train_sentiment.py`` on the
-Women's E-Commerce Clothing Reviews (CC0; see ``assets/README.md``); :func:`fit_sentiment` refits one on a
-shop's own rated reviews and reports its held-out accuracy.
+Women's E-Commerce Clothing Reviews (CC0; see ``assets/README.md``): held-out balanced accuracy 0.870, ROC AUC
+0.930. On other goods its ranking carries over but its neutral point shifts (phrasings of clothing complaints,
+"was ...", "as described", read as negative), so :func:`fit_sentiment` refits one on a shop's own rated
+reviews and reports its held-out accuracy.
+
+Typical calls::
+
+    s = text_sentiment(reviews["text"], encoder, engine=engine)      # (n,) in [-1, 1], NaN for blank texts
+    per_product = product_sentiment(reviews, sentiment=s)              # product_id, mean_sentiment, ...
+    model = fit_sentiment(encoder.encode(texts), ratings, model_id=encoder.model_id)
 """
 from __future__ import annotations
 
