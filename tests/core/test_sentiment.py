@@ -165,3 +165,12 @@ def test_refit_on_real_rated_reviews(encoder):
     m = fit_sentiment(x, sample["Rating"].to_numpy(), test_size=0.25, seed=0, model_id=encoder.model_id)
     assert m.n_train == 160 and m.n_test == 40
     assert m.accuracy >= 0.7 and m.roc_auc >= 0.8, (m.accuracy, m.roc_auc)
+
+
+def test_fit_with_the_minimum_of_five_reviews_per_class():
+    x, r = _separable(400, 8, seed=7)
+    pos, neg = np.flatnonzero(r == 5)[:5], np.flatnonzero(r == 1)[:5]
+    idx = np.r_[pos, neg]
+    m = fit_sentiment(x[idx], r[idx], test_size=0.4, seed=0)
+    assert m.n_train == 10 and m.n_test == 4 and np.isfinite(m.C)
+    assert 0 <= m.accuracy <= 1 and 0 <= m.roc_auc <= 1
