@@ -162,3 +162,19 @@ def test_experiments_with_a_segment_context_compare_pooled_and_per_segment(app_e
     summary = next(d.value for d in at.dataframe if "variant" in d.value.columns)
     assert set(summary["variant"]) == {"pooled", "per segment"}
     assert (summary["segment_regret"] >= -1e-9).all()
+
+
+def test_affinity_page_runs_the_held_out_complement_check(app_env):
+    from core.evaluation.complement_eval import METHODS, SLICES
+    at = _open(_app(), "pages/affinity.py")
+    at.button(key="run_complement_eval").click().run()
+    assert not at.exception, [e.value for e in at.exception]
+    table = at.session_state["complement_eval"]["table"]
+    assert set(zip(table["method"], table["slice"])) == {(m, s) for m in METHODS for s in SLICES}
+    shown = next(d.value for d in at.dataframe if "recall_at_10" in d.value.columns)
+    assert len(shown) == len(METHODS) * len(SLICES)
+    assert any("complement check" in b.label for b in at.get("download_button"))
+    # the result survives a page switch
+    _open(at, "pages/customers.py")
+    _open(at, "pages/affinity.py")
+    assert any("recall_at_10" in d.value.columns for d in at.dataframe)

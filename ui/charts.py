@@ -215,3 +215,16 @@ def segment_regret_lines(curves: pd.DataFrame) -> go.Figure:
     fig.update_layout(height=380, margin=dict(l=10, r=10, t=40, b=10), xaxis_title="visit",
                       yaxis_title="cumulative regret vs per-segment oracle", title="Pooled (dotted) vs per segment")
     return fig
+
+
+def complement_recall_bars(table: pd.DataFrame) -> go.Figure:
+    """Recall@10 per method, grouped by slice (all / cold / new), ± one standard error
+    (``core.evaluation.complement_eval.complement_eval_table``)."""
+    fig = go.Figure()
+    for method, g in table.groupby("method", sort=False):
+        fig.add_bar(name=method, x=g["slice"], y=g["recall_at_10"],
+                    error_y=dict(type="data", array=g["recall_se"]) if "recall_se" in g else None,
+                    hovertemplate="%{x}: %{y:.4f}<extra>" + str(method) + "</extra>")
+    fig.update_layout(barmode="group", height=380, margin=dict(l=10, r=10, t=30, b=10),
+                      yaxis_title="Recall@10 (± 1 SE)", legend_title_text="method")
+    return fig

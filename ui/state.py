@@ -49,6 +49,7 @@ EVAL_K = "eval_k"
 EVAL_LEVEL = "eval_level"
 EVAL_BOOT = "eval_boot"
 EVAL_CHART_METRICS = "eval_chart_metrics"
+COMPLEMENT_EVAL = "complement_eval"    # last held-out complement check (not a widget)
 EVAL_RESULT = "eval_result"          # last evaluation (not a widget)
 SWITCH_WORKSPACE = "_switch_workspace"  # set by a page, applied by app.py before the picker is drawn
 
