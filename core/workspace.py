@@ -15,6 +15,7 @@ from core.ingest import ReadResult, load_table, read_table
 from core.ingest.clean import LINE_CLASSES, CleaningSettings, CleaningTally
 from core.ingest.read import DEFAULT_CHUNK_ROWS, Rescan, read_chunks
 from core.ingest.validate import TableValidator, ValidationResult
+from core.errors import SchemaError
 from core.ingest.presets import _EMAIL, apply_preset, hash_email
 from core.store import ImportOutcome, load_workspace
 from core.store.repo import import_stream
@@ -149,13 +150,16 @@ def import_files(engine: Engine, workspace: str, files: dict, mappings: dict | N
             catalog = catalog_titles(engine, workspace)
             catalog = catalog if len(catalog) else None
         digest = content_hash(data)
+        one_pass = True
         while True:
             try:
                 result, outcome, counts = _import_table(engine, workspace, kind, name, table, digest, mapping, opts,
-                                                        preset, salt, catalog, cleaning)
+                                                        preset, salt, catalog, cleaning, one_pass)
                 break
             except Rescan:  # the fast CSV reader gave way to the stdlib one (nothing was written): again
                 continue
+            except _TwoPasses:  # the first chunk's formats were not the file's (nothing was written)
+                one_pass = False
         reports.append(FileReport(result, outcome, counts))
         del table
     return reports
@@ -164,20 +168,35 @@ def import_files(engine: Engine, workspace: str, files: dict, mappings: dict | N
 _LINE_TYPES = np.asarray(LINE_CLASSES, dtype=object)
 
 
-def _import_table(engine, workspace, kind, name, table, digest, mapping, opts, preset, salt, catalog, cleaning):
-    """Both passes over one file and the write (see :func:`import_files`): ``(result, outcome, counts)``.
+class _TwoPasses(Exception):
+    """The formats decided from the first chunk were not those of the whole file: import again with a
+    pass 1 over the whole file first."""
+
+
+def _import_table(engine, workspace, kind, name, table, digest, mapping, opts, preset, salt, catalog, cleaning,
+                  one_pass=True):
+    """Read, validate, clean and write one file (see :func:`import_files`): ``(result, outcome, counts)``.
+
+    The number and date formats are the whole file's. With ``one_pass`` (and a file that streams)
+    they are first decided from the first chunk and checked against the whole file's evidence after
+    the last one, which pass 2 gathers as it goes: when they agree (the usual case) the file was
+    read once; when they differ :class:`_TwoPasses` is raised inside the write transaction (nothing
+    is written) and the caller imports again with a separate pass 1 that reads only the numeric and
+    date columns of every chunk first.
 
     Raises :class:`core.ingest.read.Rescan` (before or during the write transaction, which then
     leaves nothing) when the fast CSV reader had to give way; the caller starts again.
     """
     validator = TableValidator(table.columns, kind, name, mapping, **opts)
-    # pass 1: the decisions that need every value of the file (decimal separators, date orders),
-    # reading only the numeric and date columns
     needed = validator.scan_columns
-    if needed:
+    one_pass = one_pass and table.streams and bool(needed)
+    if needed and not one_pass:
+        # pass 1: the decisions that need every value of the file (decimal separators, date orders)
         for chunk in table.chunks(needed):
             validator.scan(chunk)
-    validator.decide()
+    if not one_pass:
+        validator.decide()
+    assumed = []
     tally = CleaningTally()
     keep = [] if not table.streams else None  # a file handled whole keeps its valid rows for the report
     done = {}
@@ -185,6 +204,14 @@ def _import_table(engine, workspace, kind, name, table, digest, mapping, opts, p
     def chunks():
         # pass 2, consumed by import_stream inside its transaction
         for chunk in table.chunks():
+            if one_pass:
+                validator.scan(chunk)
+                if not assumed:
+                    try:
+                        validator.decide(provisional=True)
+                    except SchemaError:  # undecidable dates: the message needs every row of the file
+                        raise _TwoPasses() from None
+                    assumed.append(validator.parsing)
             valid = _hash_emails(validator.validate(chunk), salt)
             if kind == S.ORDERS:
                 classes = tally.classify(valid, catalog, cleaning)
@@ -194,6 +221,13 @@ def _import_table(engine, workspace, kind, name, table, digest, mapping, opts, p
             yield valid
 
     def finish():
+        if one_pass:
+            if not assumed:  # no chunk at all
+                validator.decide(provisional=True)
+                assumed.append(validator.parsing)
+            validator.decide()  # the whole file's evidence (raises SchemaError as a pass 1 would)
+            if validator.parsing != assumed[0]:
+                raise _TwoPasses()
         valid = None if keep is None else (keep[0] if len(keep) == 1 else pd.concat(keep, ignore_index=True))
         result = validator.result(valid, table.encoding, table.delimiter)
         counts = tally.report() if kind == S.ORDERS else None

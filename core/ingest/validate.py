@@ -747,7 +747,7 @@ class TableValidator:
         self._canons = [c for c in S.COLUMNS[kind] if c in mapping]
         self._numbers = {c: _NumberSummary() for c in self._canons if c in _NUMERIC}
         self._dates = {c: _DateSummary() for c in self._canons if c in _DATETIME}
-        self._decided = False
+        self._decided = self._provisional = False
         # pass 2 state
         self._withheld = {c: _Rows() for c in self._numbers}
         self._used_thousands: dict[str, set] = {c: set() for c in self._numbers}
@@ -769,7 +769,7 @@ class TableValidator:
 
     def scan(self, chunk: ReadResult) -> None:
         """Gather the evidence of one chunk (pass 1; chunks in file order)."""
-        if self._decided:
+        if self._decided and not self._provisional:
             raise RuntimeError("scan() after decide(): start a new TableValidator for another pass 1")
         frame, lines = chunk.frame, np.asarray(chunk.line_numbers)
         for canon, summary in self._numbers.items():
@@ -777,11 +777,17 @@ class TableValidator:
         for canon, summary in self._dates.items():
             summary.add(*_date_shapes(frame[self.mapping[canon]]), lines)
 
-    def decide(self) -> None:
+    def decide(self, provisional: bool = False) -> None:
         """Fix each numeric column's decimal separator and each date column's order from the evidence.
+
+        ``provisional``: from the evidence so far (say the first chunk), so that pass 2 can start
+        while :meth:`scan` goes on over every chunk; :meth:`decide` again after the last one, and
+        compare :attr:`parsing` with its provisional value: when they differ, the chunks validated so
+        far were read differently from the whole file's decision and must be validated again.
 
         Raises SchemaError when a date column's order cannot be decided (see :func:`validate_table`).
         """
+        self._provisional = provisional
         # a column whose cells are all ambiguous can take the separator the rest of the file proves
         file_proofs = {sep for s in self._numbers.values() for sep in s.proofs}
         self.decimals = {c: ((self._decimal, "chosen") if self._decimal else s.decide(file_proofs))
@@ -789,6 +795,11 @@ class TableValidator:
         self.orders = {c: s.decide(self._dayfirst, self.file, str(self.mapping[c]), c)
                        for c, s in self._dates.items()}
         self._decided = True
+
+    @property
+    def parsing(self) -> tuple:
+        """What pass 2 reads the cells with: ``({numeric column: decimal}, {date column: order})``."""
+        return ({c: d[0] for c, d in self.decimals.items()}, {c: o[0] for c, o in self.orders.items()})
 
     # -- pass 2 --------------------------------------------------------------------------------------
     def validate(self, chunk: ReadResult) -> pd.DataFrame:
