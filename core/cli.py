@@ -7,7 +7,8 @@
     python -m core ingest --workspace W [--catalog F] [--orders F] [--reviews F] [--preset NAME] [--report FILE]
 
 ``build`` writes DIR/item_pairs.csv, DIR/category_pairs.csv, DIR/recommendations.csv,
-DIR/complement_eval.csv; ``evaluate``
+DIR/complement_eval.csv, and DIR/inferred_categories.csv (catalog without categories) and
+DIR/product_reviews.csv (with reviews) where they apply; ``evaluate``
 writes DIR/evaluation.csv (strategy, metric, k, value, ci_low, ci_high); both write DIR/rejected_rows.csv
 when rows were rejected. ``--rules`` applies a merchandising rule set (pins, exclusions, ...) alike.
 Exit 0 on success (rejected rows are reported on stderr), 2 when an input is refused (message names
@@ -102,6 +103,14 @@ def _embedder(args):
     return embed
 
 
+def _build_settings(args):
+    from core.pipeline import BuildSettings
+
+    return BuildSettings(AffinitySettings(min_pair_count=args.min_pair_count, max_basket_size=args.max_basket_size),
+                         use_text=not args.no_text, category_k=args.category_k,
+                         label_uncategorised=args.label_uncategorised)
+
+
 def _read_rules(args):
     """The RuleSet of ``--rules FILE`` (JSON as the Rules page downloads it), or None."""
     import json
@@ -152,7 +161,7 @@ def _complement_eval(args, model, catalog, orders, out: Path) -> int:
 
 
 def cmd_build(args) -> int:
-    from core.pipeline import BuildSettings, build_model, category_pairs_table, item_pairs_table
+    from core.pipeline import build_model, category_pairs_table, item_pairs_table
     from core.rules import compile_rules
 
     t0 = time.perf_counter()
@@ -165,7 +174,7 @@ def cmd_build(args) -> int:
     except OSError as exc:  # a parent is a file, no permission, ...
         print(f"error: cannot create the output folder {str(out)!r}: {exc.strerror or exc}", file=sys.stderr)
         return 2
-    settings = BuildSettings(AffinitySettings(min_pair_count=args.min_pair_count), use_text=not args.no_text)
+    settings = _build_settings(args)
     embed = _embedder(args) if settings.use_text else None
     unknown = orders.loc[~orders[S.PRODUCT_ID].isin(set(catalog[S.PRODUCT_ID])), S.PRODUCT_ID]
     if len(unknown):
@@ -189,6 +198,12 @@ def cmd_build(args) -> int:
     recs = pd.concat(frames, ignore_index=True) if frames else pd.DataFrame(columns=list(S.RECOMMENDATION_COLUMNS))
     recs.to_csv(out / "recommendations.csv", index=False)
     complement_rows = _complement_eval(args, model, catalog, orders, out)
+    if model.category_clusters is not None:
+        model.category_clusters.to_csv(out / "inferred_categories.csv", index=False)
+        print(f"categories inferred from product text: {len(model.category_clusters):,} clusters, see "
+              f"{out}/inferred_categories.csv", file=sys.stderr)
+    if model.item_reviews is not None:
+        model.item_reviews.to_csv(out / "product_reviews.csv", index=False)
     if len(rejects):
         rejects.to_csv(out / "rejected_rows.csv", index=False)
     print(f"wrote {out}/item_pairs.csv ({len(model.pairs):,} rows), category_pairs.csv "
@@ -255,7 +270,6 @@ def cmd_ingest(args) -> int:
 def cmd_evaluate(args) -> int:
     """Offline evaluation of the strategies on the held-out last orders: DIR/evaluation.csv."""
     from core.evaluation.offline import evaluate_workspace
-    from core.pipeline import BuildSettings
 
     t0 = time.perf_counter()
     rules = _read_rules(args)
@@ -269,7 +283,7 @@ def cmd_evaluate(args) -> int:
     except OSError as exc:
         print(f"error: cannot create the output folder {str(out)!r}: {exc.strerror or exc}", file=sys.stderr)
         return 2
-    settings = BuildSettings(AffinitySettings(min_pair_count=args.min_pair_count), use_text=not args.no_text)
+    settings = _build_settings(args)
     embed = _embedder(args) if settings.use_text else None
     table = evaluate_workspace(catalog, orders, reviews, strategies=strategies, k=args.k, embed=embed,
                                progress=_StderrProgress("evaluate"), n_boot=args.n_boot, seed=args.seed,
@@ -301,6 +315,11 @@ def _source_args(p) -> None:
     p.add_argument("--model", help="sentence-transformers model folder (default: packaged all-MiniLM-L6-v2)")
     p.add_argument("--database", help="SQLAlchemy URL of the embedding cache (default: DATABASE_URL or var/)")
     p.add_argument("--rules", help="merchandising rule set, JSON as the Rules page downloads it")
+    p.add_argument("--max-basket-size", type=int, help="leave baskets with more items out of the pair statistics")
+    p.add_argument("--category-k", type=int, help="number of inferred categories when the catalog has none "
+                                                  "(default: chosen by silhouette)")
+    p.add_argument("--label-uncategorised", action="store_true",
+                   help="label a partly categorised catalog's uncategorised products with a classifier")
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -344,6 +363,10 @@ def main(argv=None) -> int:
         parser.error("--k must be >= 1")
     if getattr(args, "n_boot", 1) < 1:
         parser.error("--n-boot must be >= 1")
+    if getattr(args, "category_k", None) is not None and args.category_k < 2:
+        parser.error("--category-k must be >= 2")
+    if getattr(args, "max_basket_size", None) is not None and args.max_basket_size < 2:
+        parser.error("--max-basket-size must be >= 2")
     if getattr(args, "min_pair_count", 1) < 1:
         parser.error("--min-pair-count must be >= 1")
     out = getattr(args, "out", None)

@@ -112,3 +112,23 @@ def test_build_writes_the_complement_evaluation(tmp_path):
     proc = run_cli("build", *SRC, "--out", str(tmp_path / "o2"), "--top-k", "3", "--no-complement-eval",
                    db=tmp_path / "cache.sqlite")
     assert proc.returncode == 0 and not (tmp_path / "o2" / "complement_eval.csv").exists()
+
+
+def test_build_infers_categories_for_a_catalog_without_them(tmp_path):
+    """A catalog with no category column (like the UCI invoices): build clusters the titles, names the clusters
+    and writes DIR/inferred_categories.csv; --category-k sets k."""
+    cat = pd.read_csv(FIX / "catalog.csv", dtype=str).drop(columns=["category"])
+    cat.to_csv(tmp_path / "catalog.csv", index=False)
+    out = tmp_path / "out"
+    proc = run_cli("build", "--catalog", str(tmp_path / "catalog.csv"), "--orders", str(FIX / "orders.csv"),
+                   "--out", str(out), "--top-k", "3", "--category-k", "6", "--no-complement-eval",
+                   db=tmp_path / "cache.sqlite")
+    assert proc.returncode == 0, proc.stderr
+    clusters = pd.read_csv(out / "inferred_categories.csv")
+    assert len(clusters) == 6 and clusters["size"].sum() == len(cat)
+    assert clusters["name"].notna().all() and clusters["name"].str.len().gt(0).all()
+    pairs = pd.read_csv(out / "category_pairs.csv")
+    assert set(pairs["antecedent_category"]) <= set(clusters["name"])   # the graph is over inferred categories
+    assert "categories inferred from product text" in proc.stderr
+    bad = run_cli("build", *SRC, "--out", str(tmp_path / "o2"), "--category-k", "1", db=tmp_path / "cache.sqlite")
+    assert bad.returncode == 2 and "--category-k must be >= 2" in bad.stderr
