@@ -15,7 +15,7 @@ Methods (each file, each method in a child process of its own, so peak RSS is pe
 
 ours   core.workspace.import_files(engine, ws, {"orders": (name, bytes)}) into a fresh temp SQLite file:
        read (encoding and delimiter sniffing), column mapping, validation, cleaning, one transaction;
-       streamed in chunks of 200,000 records (pass 1 decides number and date formats, pass 2 writes)
+       streamed in chunks of 200,000 records (number and date formats checked against every value)
 peer   pandas.read_csv(path) + DataFrame.to_sql(..., if_exists="append", index=False, chunksize=20000)
        into a fresh temp SQLite file through a SQLAlchemy engine: no validation at all
 

@@ -81,12 +81,14 @@ def import_files(engine: Engine, workspace: str, files: dict, mappings: dict | N
                  chunk_rows: int | None = DEFAULT_CHUNK_ROWS) -> list[FileReport]:
     """Validate, clean and import files, catalog first (order lines are classified against it).
 
-    CSV/TSV files (also in .gz/.zip) stream: a first pass over the file's records decides each
-    numeric column's decimal separator and each date column's day/month order from all values; a
-    second pass parses, validates, cleans and writes ``chunk_rows`` records at a time, all inside one
-    database transaction (:func:`core.store.repo.import_stream`). Reports, counts and stored rows
-    are the same as with the whole file in one chunk; memory beyond the file's bytes and text is
-    bounded by the chunk. XLSX and Parquet files, files given in ``reads`` and files with a built-in
+    CSV/TSV files (also in .gz/.zip) stream: ``chunk_rows`` records at a time are parsed, validated,
+    cleaned and written, all inside one database transaction (:func:`core.store.repo.import_stream`).
+    Each numeric column's decimal separator and each date column's day/month order are decided from
+    all values of the file: from the first chunk, checked against the whole file's evidence after
+    the last one; when the file decides otherwise the transaction is rolled back and the file is
+    imported again after a first pass that reads only those columns. Reports, counts and stored rows
+    are the same as with the whole file in one chunk; memory beyond the file's bytes is bounded by
+    the chunk (plus the distinct order ids and product ids). XLSX and Parquet files, files given in ``reads`` and files with a built-in
     preset (which groups rows across the file, e.g. Shopify variants) are handled whole.
 
     Parameters
