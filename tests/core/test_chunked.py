@@ -260,3 +260,25 @@ def test_a_ragged_file_found_out_during_the_write_is_read_again_by_the_stdlib_re
     assert rep.validation.rejects[["row", "reason"]].values.tolist() == [
         [2, "expected 3 fields, found 4"], [3, "expected 3 fields, found 2"]]
     assert load_workspace(engine, "w").orders[S.PRODUCT_ID].tolist() == ["C"]
+
+
+@pytest.mark.parametrize("chunk_rows, error, match", [
+    (0, ValueError, "chunk_rows must be >= 1, got 0"),
+    (-5, ValueError, "chunk_rows must be >= 1"),
+    (2.5, TypeError, "chunk_rows must be an int or None, got float"),
+    (True, TypeError, "chunk_rows must be an int or None, got bool"),
+    ("10", TypeError, "chunk_rows must be an int or None, got str"),
+])
+def test_bad_chunk_sizes_are_refused(chunk_rows, error, match):
+    with pytest.raises(error, match=match):
+        read_chunks(b"order_id,product_id\n1,A\n", "o.csv", chunk_rows)
+
+
+def test_a_spreadsheet_comes_as_one_chunk_whatever_the_chunk_size():
+    import io
+
+    buf = io.BytesIO()
+    pd.DataFrame({"order_id": ["1", "2", "3"], "product_id": ["A", "B", "C"]}).to_excel(buf, index=False)
+    table = read_chunks(buf.getvalue(), "o.xlsx", 1)
+    parts = list(table)
+    assert not table.streams and len(parts) == 1 and parts[0].line_numbers.tolist() == [2, 3, 4]
