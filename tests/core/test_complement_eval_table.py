@@ -43,7 +43,8 @@ def test_table_columns_slices_and_the_last_order_as_test(instacart_tables):
     assert set(zip(mc["text_weight"], mc["prior_level"])) <= set(MODEL_CONFIGS)
     assert (mc["validation_recall"] >= mc[["validation_recall_as_trained", "validation_recall_prior_only"]].max(axis=1)
             - 1e-12).all()
-    assert (mc["validation_queries"].to_numpy() == w.loc[w["method"] == "blended", "validation_queries"].to_numpy()).all()
+    blended_rows = w.loc[w["method"] == "blended", "validation_queries"].to_numpy()
+    assert (mc["validation_queries"].to_numpy() == blended_rows).all()
 
 
 def test_non_product_lines_are_left_out(instacart_tables):
@@ -78,7 +79,8 @@ def test_paired_difference_matches_the_table(instacart_tables):
         row = out.set_index(["method", "slice"])
         assert n == row.loc[("blended", s), "queries"]
         if n:
-            assert d == pytest.approx(row.loc[("blended", s), "recall_at_10"] - row.loc[("popularity", s), "recall_at_10"])
+            gap = row.loc[("blended", s), "recall_at_10"] - row.loc[("popularity", s), "recall_at_10"]
+            assert d == pytest.approx(gap)
             assert se >= 0
     d, se, _ = paired_difference(out, "popularity", "popularity", "all")
     assert d == 0 and se == 0
