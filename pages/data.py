@@ -6,7 +6,7 @@ import streamlit as st
 
 from core import schema as S
 from core.errors import CrossSellError
-from core.ingest import read_table
+from core.ingest.read import read_preview
 from core.ingest.clean import DEFAULT_NON_PRODUCT_PATTERNS, CleaningSettings
 from core.ingest.presets import BUILTIN_PRESETS, instacart_frames, suggest_preset
 from core.ingest.validate import suggest_mapping
@@ -46,12 +46,16 @@ labels = {S.CATALOG: "Catalog", S.ORDERS: "Orders", S.REVIEWS: "Reviews"}
 uploads = {k: columns[i].file_uploader(labels[k], type=TYPES, key=f"upload_{k}") for i, k in enumerate(S.KINDS)}
 
 
+PREVIEW_ROWS = 1000
+
+
 @st.cache_data(show_spinner="Reading the file…", max_entries=16, hash_funcs={bytes: content_hash})
 def _read(name: str, data: bytes):
-    return read_table(data, name)
+    """The first records only (mapping and preview); the import streams the whole file in chunks."""
+    return read_preview(data, name, PREVIEW_ROWS)
 
 
-chosen, reads, mappings, builtins, formats, refused = {}, {}, {}, {}, {}, []
+chosen, mappings, builtins, formats, refused = {}, {}, {}, {}, []
 saved = list_presets(engine, target, None) if target else {}
 for kind, upload in uploads.items():
     if upload is None:
@@ -59,14 +63,15 @@ for kind, upload in uploads.items():
     data = upload.getvalue()
     digest = content_hash(data)
     try:
-        read = _read(upload.name, data)
+        read, complete = _read(upload.name, data)
     except CrossSellError as exc:
         refused.append(str(exc))
         continue
     with st.expander(f"Columns of {upload.name} ({kind})", expanded=True):
         st.caption(f"Encoding {read.encoding}" + (f", delimiter {read.delimiter!r}" if read.delimiter else "")
-                   + f", {len(read.frame):,} records" + (f", {len(read.malformed):,} malformed" if read.malformed
-                                                         else ""))
+                   + (f", {len(read.frame):,} records" if complete else
+                      f"; the first {len(read.frame):,} records are previewed, the import reads them all")
+                   + (f", {len(read.malformed):,} malformed" if read.malformed else ""))
         f1, f2 = st.columns(2)
         dec = f1.selectbox("Decimal separator", ["detect", ". (12.99)", ", (12,99)"], key=f"decimal_{kind}",
                            help="Detected per file from all values; choose when the import says it is ambiguous.")
@@ -88,7 +93,6 @@ for kind, upload in uploads.items():
             builtins[kind] = name
             st.dataframe(read.frame.head(5), hide_index=True, width="stretch")
             chosen[kind] = (upload.name, data)
-            reads[kind] = read
             continue
         base = presets.get(source) or suggest_mapping(read.frame.columns, kind)
         options = [NONE, *map(str, read.frame.columns)]
@@ -110,7 +114,6 @@ for kind, upload in uploads.items():
             save_preset(engine, target, kind, preset_name, mapping)
             st.toast(f"Saved mapping preset “{preset_name.strip()}” for {kind} files in “{target}”.")
     chosen[kind] = (upload.name, data)
-    reads[kind] = read
 for msg in refused:
     st.error(f"File refused: {msg}")
 
@@ -159,7 +162,7 @@ if st.button("Import", type="primary", disabled=not chosen or cleaning is None):
         if key not in reports:  # reruns never re-import the same content with the same mapping
             try:
                 with st.spinner("Validating and importing…"):
-                    reports[key] = {"reports": import_files(engine, target, chosen, mappings, reads, builtins,
+                    reports[key] = {"reports": import_files(engine, target, chosen, mappings, None, builtins,
                                                             cleaning, formats), "error": None}
             except CrossSellError as exc:
                 reports[key] = {"reports": [], "error": str(exc)}

@@ -673,3 +673,30 @@ def _finish(frame, starts, encoding, delimiter, malformed, name) -> ReadResult:
     frame = frame.astype(object)
     return ReadResult(frame.reset_index(drop=True), np.asarray(starts, dtype=np.int64), encoding, delimiter,
                       malformed)
+
+
+def read_preview(data: bytes, name: str, rows: int = 1000) -> tuple[ReadResult, bool]:
+    """The first ``rows`` records of a file, for column mapping and a preview, without parsing the rest.
+
+    Encoding, delimiter and header are decided as :func:`read_table` decides them (from the whole file), so
+    a file refused by the import is refused here too; only the records stop early.
+
+    Returns
+    -------
+    (ReadResult of at most ``rows`` records, complete: True when the file holds no more records)
+
+    Raises
+    ------
+    SchemaError as :func:`read_chunks`; ValueError for ``rows`` < 1.
+    """
+    table = read_chunks(data, name, chunk_rows=rows)
+    while True:
+        try:
+            it = iter(table)
+            first = next(it, None)
+            if first is None:
+                return table.whole(), True
+            more = next(it, None) is not None
+            return first, not more
+        except Rescan:
+            continue
