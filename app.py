@@ -12,7 +12,7 @@ pages = [
     st.Page("pages/affinity.py", title="Affinity graph", icon=":material/hub:"),
     st.Page("pages/customers.py", title="Customers", icon=":material/person_search:"),
     st.Page("pages/evaluation.py", title="Evaluation", icon=":material/leaderboard:"),
-    st.Page("pages/rules.py", title="Rules", icon=":material/rule:"),
+    st.Page("pages/rules.py", title="Merchandising rules", icon=":material/rule:"),
     st.Page("pages/experiments.py", title="Experiments", icon=":material/science:"),
 ]
 st.navigation(pages).run()

@@ -196,6 +196,7 @@ cols += [c for c in ("antecedent_rating", "antecedent_sentiment", "consequent_ra
                      "leverage", "conviction", "conviction_infinite", "jaccard", "npmi", "p_value", "q_value")
          if c in view.columns]
 table = view[cols].head(2000).reset_index(drop=True)
+table.attrs = {}  # the basket-size report rides on the pairs' attrs; Streamlit cannot serialise it (and need not)
 picked = st.dataframe(table, hide_index=True, width="stretch", height=380, key="pair_table",
              on_select="rerun", selection_mode="single-row",
              column_config={"support": st.column_config.NumberColumn(format="%.5f"),

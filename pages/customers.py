@@ -74,8 +74,10 @@ with everyone:
                .agg(customers=("customer_id", "size"), recency=("recency", "median"),
                     frequency=("frequency", "median"), monetary=("monetary", "median"))
                .sort_values("customers", ascending=False).reset_index())
-        st.dataframe(seg, hide_index=True, width="stretch")
-        st.caption("Medians per segment.")
+        st.dataframe(seg, hide_index=True, width="stretch",
+                     column_config={"monetary": st.column_config.NumberColumn(format="%.2f")})
+        st.caption("Medians per segment" + ("; monetary value is empty: this data has no prices."
+                                              if seg["monetary"].isna().all() else "."))
     st.download_button("Download customer analysis (CSV: RFM, segment, price band, sentiment per customer)",
                        analysis.to_csv(index=False).encode(), file_name=f"customers_{workspace}.csv",
                        mime="text/csv")
@@ -118,7 +120,12 @@ with one:
         n1, n2, n3, n4 = st.columns(4)
         n1.metric("RFM segment", str(r["segment"]), help=f"R {r['R']}, F {r['F']}, M {r['M']} (1–5 quintile scores)")
         unit = analysis.attrs.get("recency_unit", "")
-        n2.metric("Recency", f"{r['recency']:,.0f} {unit}".strip() if pd.notna(r["recency"]) else "–")
+        recency_help = ("Days since their last order." if unit == "days" else
+                        "No order dates in this data: recency counts the shop's orders placed since this "
+                        "customer's last one.")
+        n2.metric("Recency", (f"{r['recency']:,.0f} days" if unit == "days" else
+                              f"{r['recency']:,.0f} shop orders ago") if pd.notna(r["recency"]) else "–",
+                  help=recency_help)
         n3.metric("Typical unit price", "–" if pd.isna(r.get("price_median")) else
                   f"{r['price_p25']:,.2f}–{r['price_p75']:,.2f}",
                   help="Interquartile range of the unit prices this customer paid; "
@@ -176,7 +183,7 @@ with one:
     rec.rules = compiled_rules(workspace, model)
     if rec.rules is not None:
         st.caption(f"Rule set **{md_escape(rec.rules.name)}** is active ({md_escape(rec.rules.rules.summary())}); "
-                   "change it on the Rules page.")
+                   "change it on the Merchandising rules page.")
     recs = rec.recommend_frame([customer], k)
     if recs.empty:
         st.info("No recommendation for this customer with this strategy: nothing they bought has a partner in "
@@ -184,7 +191,8 @@ with one:
         st.stop()
     recs.insert(3, "title", model.titles[model.item_index(recs["product_id"])])
     st.caption("Grouped by category; the numbers are the overall rank. Each reason names the purchase behind it and "
-               "the evidence: how many baskets hold both items, their lift, and how alike their texts read.")
+               "evidence you can check in the orders: how many baskets hold both items, their lift, how alike their "
+               "texts read, and whether the category is new to this customer.")
     for cat, grp in recs.groupby("category", sort=False):
         with st.container(border=True):
             st.markdown(f"**{cat}**")

@@ -17,7 +17,7 @@ st.caption("Each customer's last order is held out; every strategy is fitted on 
            "K items the customer has not bought. The held-out order is the truth. **new item** metrics count only "
            "held-out items the customer never bought before; **cross category** metrics only items from categories "
            "the customer never bought. Intervals: 95% percentile bootstrap over customers, the same resamples for "
-           "every strategy. The active merchandising rule set (Rules page) is applied, as it is in the previews.")
+           "every strategy. The active merchandising rule set (Merchandising rules page) is applied, as it is in the previews.")
 
 st.session_state.setdefault(state.EVAL_STRATEGIES, list(STRATEGIES))
 with st.form("evaluation"):

@@ -79,7 +79,7 @@ if saved["workspace"] != workspace or saved["fingerprint"] != workspace_data(wor
     st.warning(f"The results below are from workspace “{saved['workspace']}” before its latest data; run again.")
 result = saved["result"]
 st.caption(f"Merchandising rule set applied to every arm: **{saved['rules']}**." if saved.get("rules") else
-           "No merchandising rule set was active (Rules page).")
+           "No merchandising rule set was active (Merchandising rules page).")
 
 st.subheader("Ground truth: held-out conversion per strategy")
 m1, m2, m3 = st.columns(3)

@@ -66,7 +66,7 @@ def test_affinity_page_draws_heatmap_table_and_network(app_env):
     at = _open(_app(), "pages/affinity.py")
     heads = [s.value for s in at.subheader]
     assert heads == ["Category × category lift", "Top cross-category item pairs",
-                     "Network of the strongest cross-category links"]
+                     "Network of the strongest cross-category links", "Do the complements hold up? Held-out check"]
     charts = at.get("plotly_chart")
     assert len(charts) == 2  # heatmap + network
     table = at.dataframe[0].value

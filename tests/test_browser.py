@@ -32,7 +32,7 @@ CHROMIUM = Path("/usr/bin/chromium")
 CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
                  "--disable-component-update", "--disable-sync", "--no-first-run"]
 SCREENSHOT = ROOT / "assets" / "screenshot.png"
-PAGES = ("Data", "Affinity graph", "Customers", "Experiments")
+PAGES = ("Data", "Affinity graph", "Customers", "Evaluation", "Merchandising rules", "Experiments")
 
 # Timeouts (generous: they bound a hang, they do not measure speed). Milliseconds for Playwright.
 WARM_CACHE_S = 1800      # helper process, cold: encode 14,887 texts on CPU
@@ -245,7 +245,7 @@ def test_click_through_every_page(require_browser, app_url, tmp_path):
             # Customers: recommendations with their reasons.
             t0 = time.perf_counter()
             _open(page, "Customers", PAGE_MS)
-            expect(page.get_by_role("heading", name="Cross-category recommendations")).to_be_visible(
+            expect(page.get_by_role("heading", name="Recommendations", exact=True)).to_be_visible(
                 timeout=PAGE_MS)
             _wait_idle(page, PAGE_MS)
             # a reason reads "bought <item>; 12 baskets hold both, ...; in 340 baskets overall"
@@ -254,6 +254,27 @@ def test_click_through_every_page(require_browser, app_url, tmp_path):
             expect(reasons.first).to_be_visible(timeout=PAGE_MS)
             timings["Customers"] = time.perf_counter() - t0
             _assert_no_errors(page, "Customers")
+
+            # Evaluation: every strategy on the held-out orders, a chart and the metric table.
+            t0 = time.perf_counter()
+            _open(page, "Evaluation", PAGE_MS)
+            box = page.get_by_label("Bootstrap resamples", exact=True)
+            box.fill("50")
+            box.press("Tab")
+            page.get_by_role("button", name="Run evaluation").click()
+            expect(page.get_by_role("heading", name="All metrics (value)")).to_be_visible(timeout=EXPERIMENT_MS)
+            _wait_idle(page, EXPERIMENT_MS)
+            expect(page.locator('[data-testid="stPlotlyChart"] .js-plotly-plot').first).to_be_visible(
+                timeout=PAGE_MS)
+            timings["Evaluation"] = time.perf_counter() - t0
+            _assert_no_errors(page, "Evaluation")
+
+            # Rules: the editor and the list draw (no rule set yet on a fresh database).
+            t0 = time.perf_counter()
+            _open(page, "Merchandising rules", PAGE_MS)
+            expect(page.get_by_role("button", name="Save rule set")).to_be_visible(timeout=PAGE_MS)
+            timings["Rules"] = time.perf_counter() - t0
+            _assert_no_errors(page, "Rules")
 
             # Experiments: a short run (smallest horizon, one replicate).
             t0 = time.perf_counter()

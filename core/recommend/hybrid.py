@@ -127,6 +127,7 @@ class CrossCategoryHybrid(Strategy):
         self._sar = (self._sar_proto or ItemCooccurrence()).fit(model) if w.cooccurrence > 0 else None
         labels = category_at_level(pd.Series(model.category_paths, dtype=object), self.unseen_level)
         self._unseen_codes = pd.factorize(pd.Series(labels, dtype=object))[0]
+        self._unseen_labels = labels
         return self
 
     def _prepare(self, histories):
@@ -171,6 +172,20 @@ class CrossCategoryHybrid(Strategy):
         t[cand] = sims.max(axis=0)
         best[cand] = sims.argmax(axis=0)
         return t, best
+
+    def _collaborative_reason(self, j: int, hist: np.ndarray, counts: np.ndarray, p_als) -> str:
+        """The bought item whose ALS factors add most to item j, with the baskets holding both (checkable)."""
+        m = self.model
+        g = p_als[0] if p_als is not None else self._als._prepare([(hist, counts)])[0][0]
+        b = int(np.argmax(self._als.item_factors_[j] @ g))
+        h, times = int(hist[b]), int(counts[b])
+        if self._sar is not None:
+            n = int(csr_value(self._sar.cooccurrence_, h, j))
+        else:
+            n = int(((m.baskets.basket_items[:, [h, j]] > 0).sum(axis=1).A1 == 2).sum())
+        both = f"{n} basket{'s hold' if n != 1 else ' holds'} both" if n else "no basket holds both yet"
+        return (f"bought {m.describe_item(h)} {times} time{'s' if times != 1 else ''}; shoppers who buy it also "
+                f"buy this (matrix factorisation: it adds most to this item's score); {both}")
 
     def _scores(self, hist, counts, prepared=None):
         m, w = self.model, self.weights
@@ -230,10 +245,12 @@ class CrossCategoryHybrid(Strategy):
                 h = anchors[best[j]]
                 out.append(f"similar text to {m.describe_item(h)}, which they bought "
                            f"(text similarity {t[j]:.2f}; fewer than {m.settings.min_pair_count} baskets hold both)")
+            elif main == "collaborative":
+                out.append(self._collaborative_reason(j, hist, counts, p_als))
             elif main in reasons:
                 out.append(reasons[main](j))
             if unseen[j] and w.unseen_category > 0:
-                out.append("from a category they have not bought yet")
+                out.append(f"from {self._unseen_labels[j]}, a category they have not bought from yet")
             out.append(f"in {int(m.item_counts[j]):,} baskets overall")
             return "; ".join(out)
         return scores, reason

@@ -183,6 +183,13 @@ def test_default_hybrid_reasons_name_their_evidence(slates, instacart_model, raw
         for pid, why in zip(rec.ids, rec.reasons):
             assert why.endswith(f"in {m.item_counts[m.item_index([pid])[0]]:,} baskets overall"), why
             if "matrix factorisation" in why:
+                found = re.match(r"bought (.+) \d+ times?; shoppers who buy it also buy this \(matrix factorisation"
+                                 r"[^)]*\); (\d+|no) baskets? holds? both", why)
+                assert found, why
+                if found.group(2) != "no":
+                    title = found.group(1).rsplit(" (", 1)[0]
+                    a = m.item_ids[[i for i in range(m.n_items) if m.titles[i] == title][0]]
+                    assert int(raw_baskets.map(lambda s: a in s and pid in s).sum()) == int(found.group(2)), why
                 kinds.add("collaborative")
             elif re.match(r"bought (.+) \d+ times?; (\d+) baskets? holds? both, jaccard", why):
                 found = re.match(r"bought (.+) \d+ times?; (\d+) baskets? holds? both", why)
