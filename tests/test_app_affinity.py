@@ -6,69 +6,45 @@ titles), ``partial`` with the category of every tenth product blanked (a classif
 The real MiniLM model reads the titles; the database is a temp SQLite file.
 """
 import os
-from pathlib import Path
 
 import pandas as pd
 import pytest
+from apptest_env import FIXTURE, app_environment, new_app, open_page
 
 from core import schema as S
-
-ROOT = Path(__file__).resolve().parents[1]
-FIXTURE = ROOT / "tests" / "fixtures" / "instacart_small"
 
 
 @pytest.fixture(scope="module")
 def app_env(tmp_path_factory):
-    db = tmp_path_factory.mktemp("apptest_affinity") / "app.sqlite"
-    old = {k: os.environ.get(k) for k in ("DATABASE_URL", "CROSS_SELL_DEMO_DIR")}
-    os.environ["DATABASE_URL"] = f"sqlite:///{db}"
-    os.environ["CROSS_SELL_DEMO_DIR"] = str(FIXTURE)
-    import core.workspace as ws
-    ws.DEMO_DIR = FIXTURE
-    import streamlit as st
-    st.cache_resource.clear()
-    st.cache_data.clear()
-
-    from core.store import make_engine
-    orders = pd.read_csv(FIXTURE / "orders.csv", dtype=str)
-    orders = orders[orders["customer_id"].isin(sorted(orders["customer_id"].unique())[:12])]
-    catalog = pd.read_csv(FIXTURE / "catalog.csv", dtype=str, keep_default_na=False)
-    catalog = catalog[catalog["product_id"].isin(set(orders["product_id"]))].reset_index(drop=True)
-    partial = catalog.copy()
-    partial.loc[partial.index % 10 == 3, "category"] = ""
-    engine = make_engine(os.environ["DATABASE_URL"])
-    no_category = catalog.drop(columns="category").to_csv(index=False).encode()
-    ws.import_files(engine, "nocat", {S.CATALOG: ("catalog.csv", no_category),
-                                      S.ORDERS: ("orders.csv", orders.to_csv(index=False).encode())})
-    bought = orders["product_id"].value_counts().index[:3].tolist()   # the three most bought products get reviews
-    reviews = pd.DataFrame({"product_id": [bought[0], bought[0], bought[1], bought[2]],
-                            "text": ["Always fresh, lovely", "Great, buy it every week",
-                                     "Bland and watery, disappointing", "Fine"], "rating": [5, 5, 1, 3]})
-    ws.import_files(engine, "partial", {S.CATALOG: ("catalog.csv", partial.to_csv(index=False).encode()),
-                                        S.ORDERS: ("orders.csv", orders.to_csv(index=False).encode()),
-                                        S.REVIEWS: ("reviews.csv", reviews.to_csv(index=False).encode())})
-    engine.dispose()
-    yield {"n_products": len(catalog), "n_blank": int((partial["category"] == "").sum()),
-           "catalog": catalog, "reviewed": bought}
-    st.cache_resource.clear()
-    st.cache_data.clear()
-    ws.DEMO_DIR = ROOT / "data" / "demo"
-    for k, v in old.items():
-        if v is None:
-            os.environ.pop(k, None)
-        else:
-            os.environ[k] = v
+    with app_environment(tmp_path_factory.mktemp("apptest_affinity") / "app.sqlite"):
+        import core.workspace as ws
+        from core.store import make_engine
+        orders = pd.read_csv(FIXTURE / "orders.csv", dtype=str)
+        orders = orders[orders["customer_id"].isin(sorted(orders["customer_id"].unique())[:12])]
+        catalog = pd.read_csv(FIXTURE / "catalog.csv", dtype=str, keep_default_na=False)
+        catalog = catalog[catalog["product_id"].isin(set(orders["product_id"]))].reset_index(drop=True)
+        partial = catalog.copy()
+        partial.loc[partial.index % 10 == 3, "category"] = ""
+        engine = make_engine(os.environ["DATABASE_URL"])
+        no_category = catalog.drop(columns="category").to_csv(index=False).encode()
+        ws.import_files(engine, "nocat", {S.CATALOG: ("catalog.csv", no_category),
+                                          S.ORDERS: ("orders.csv", orders.to_csv(index=False).encode())})
+        bought = orders["product_id"].value_counts().index[:3].tolist()   # the three most bought products get reviews
+        reviews = pd.DataFrame({"product_id": [bought[0], bought[0], bought[1], bought[2]],
+                                "text": ["Always fresh, lovely", "Great, buy it every week",
+                                         "Bland and watery, disappointing", "Fine"], "rating": [5, 5, 1, 3]})
+        ws.import_files(engine, "partial", {S.CATALOG: ("catalog.csv", partial.to_csv(index=False).encode()),
+                                            S.ORDERS: ("orders.csv", orders.to_csv(index=False).encode()),
+                                            S.REVIEWS: ("reviews.csv", reviews.to_csv(index=False).encode())})
+        engine.dispose()
+        yield {"n_products": len(catalog), "n_blank": int((partial["category"] == "").sum()),
+               "catalog": catalog, "reviewed": bought}
 
 
 def _affinity(workspace):
-    from streamlit.testing.v1 import AppTest
-    at = AppTest.from_file(str(ROOT / "app.py"), default_timeout=900)
-    at.run()
-    assert not at.exception, [e.value for e in at.exception]
+    at = new_app()
     at.sidebar.selectbox(key="workspace").set_value(workspace).run()
-    at.switch_page("pages/affinity.py").run()
-    assert not at.exception, [e.value for e in at.exception]
-    return at
+    return open_page(at, "pages/affinity.py")
 
 
 def _clusters(at) -> pd.DataFrame:

@@ -2,49 +2,17 @@
 
 Real SQLite file, real MiniLM model, the tests/fixtures/instacart_small workspace as the demo.
 """
-import os
-from pathlib import Path
-
 import pytest
-
-ROOT = Path(__file__).resolve().parents[1]
-FIXTURE = ROOT / "tests" / "fixtures" / "instacart_small"
+from apptest_env import app_environment, new_app, open_page
 
 
 @pytest.fixture(scope="module")
 def app_env(tmp_path_factory):
-    db = tmp_path_factory.mktemp("apptest_rules") / "app.sqlite"
-    old = {k: os.environ.get(k) for k in ("DATABASE_URL", "CROSS_SELL_DEMO_DIR")}
-    os.environ["DATABASE_URL"] = f"sqlite:///{db}"
-    os.environ["CROSS_SELL_DEMO_DIR"] = str(FIXTURE)
-    import core.workspace as ws
-    ws.DEMO_DIR = FIXTURE
-    import streamlit as st
-    st.cache_resource.clear()
-    st.cache_data.clear()
-    yield db
-    st.cache_resource.clear()
-    st.cache_data.clear()
-    ws.DEMO_DIR = ROOT / "data" / "demo"
-    for k, v in old.items():
-        if v is None:
-            os.environ.pop(k, None)
-        else:
-            os.environ[k] = v
+    with app_environment(tmp_path_factory.mktemp("apptest_rules") / "app.sqlite") as db:
+        yield db
 
 
-def _app():
-    from streamlit.testing.v1 import AppTest
-    at = AppTest.from_file(str(ROOT / "app.py"), default_timeout=600)
-    at.run()
-    assert not at.exception, [e.value for e in at.exception]
-    return at
-
-
-def _open(at, page):
-    at.switch_page(page).run()
-    assert not at.exception, [e.value for e in at.exception]
-    return at
+_app, _open = new_app, open_page
 
 
 def _engine():
