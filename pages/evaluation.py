@@ -8,7 +8,7 @@ from core.evaluation.offline import METRICS, evaluate_strategies
 from core.recommend import STRATEGIES
 from ui import state
 from ui.charts import metric_bars
-from ui.page import page_setup
+from ui.page import page_setup, saved_result
 from ui.resources import active_rules, compiled_rules, progress_bar, shop_model, workspace_data
 
 workspace = page_setup()
@@ -56,12 +56,8 @@ if run:
         except CrossSellError as exc:
             st.error(f"Cannot evaluate: {exc}")
 
-saved = st.session_state.get(state.EVAL_RESULT)
-if not saved:
-    st.info("Choose the strategies, then press **Run evaluation** (the demo takes about a minute).")
-    st.stop()
-if saved["workspace"] != workspace or saved["fingerprint"] != workspace_data(workspace).fingerprint:
-    st.warning(f"The results below are from workspace “{saved['workspace']}” before its latest data; run again.")
+saved = saved_result(state.EVAL_RESULT, workspace,
+                     "Choose the strategies, then press **Run evaluation** (the demo takes about a minute).")
 rules_now = active_rules(workspace)
 if (rules_now.name if rules_now else None) != saved["rules_name"]:
     st.warning("The active rule set changed since this evaluation; run again to score what customers see now.")

@@ -9,7 +9,7 @@ from core.customers import customer_segments
 from core.experiments import ExperimentSettings, run_experiment
 from core.recommend import STRATEGIES
 from ui import state
-from ui.page import page_setup
+from ui.page import page_setup, saved_result
 from ui.charts import arm_rates_bar, policy_lines, segment_regret_lines, traffic_area
 from ui.resources import compiled_rules, progress_bar, shop_model, workspace_data
 
@@ -71,12 +71,7 @@ if run:
         except CrossSellError as exc:
             st.error(f"Cannot run the experiment: {exc}")
 
-saved = st.session_state.get(state.EXP_RESULT)
-if not saved:
-    st.info("Set the strategies and policies, then press **Run experiment**.")
-    st.stop()
-if saved["workspace"] != workspace or saved["fingerprint"] != workspace_data(workspace).fingerprint:
-    st.warning(f"The results below are from workspace “{saved['workspace']}” before its latest data; run again.")
+saved = saved_result(state.EXP_RESULT, workspace, "Set the strategies and policies, then press **Run experiment**.")
 result = saved["result"]
 st.caption(f"Merchandising rule set applied to every arm: **{saved['rules']}**." if saved.get("rules") else
            "No merchandising rule set was active (Merchandising rules page).")

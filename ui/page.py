@@ -29,3 +29,19 @@ def page_setup() -> str:
         st.selectbox("Workspace", names, key=state.WORKSPACE,
                      help="Each upload goes into its own workspace; the demo holds 1,000 Instacart customers.")
     return st.session_state[state.WORKSPACE]
+
+
+def saved_result(key: str, workspace: str, prompt: str) -> dict:
+    """The last result a page stored under ``key`` (a dict with 'workspace' and 'fingerprint'), with a warning
+    when it is from another workspace or older data; without one, show ``prompt`` and stop the page."""
+    from ui.resources import workspace_data
+
+    saved = st.session_state.get(key)
+    if not saved:
+        st.info(prompt)
+        st.stop()
+    if saved["workspace"] != workspace:
+        st.warning(f"The results below are from workspace “{saved['workspace']}”; run again for “{workspace}”.")
+    elif saved["fingerprint"] != workspace_data(workspace).fingerprint:
+        st.warning("The results below were computed before this workspace's latest import; run again.")
+    return saved
