@@ -60,7 +60,8 @@ data = workspace_data(workspace)
 catalog = data.catalog
 titles = dict(zip(catalog["product_id"].astype(str), catalog["title"].astype(str)))
 paths = catalog["category"].dropna().astype(str) if "category" in catalog else pd.Series([], dtype=str)
-levels = sorted({" > ".join(p.split(" > ")[:i + 1]) for p in paths.unique() for i in range(len(p.split(" > ")))})
+parts = [[x.strip() for x in p.split(">") if x.strip()] for p in paths.unique()]
+levels = sorted({" > ".join(ps[:i + 1]) for ps in parts for i in range(len(ps))})
 brands = sorted(catalog["brand"].dropna().astype(str).unique()) if "brand" in catalog else []
 has_price = "price" in catalog and catalog["price"].notna().any() or "price" in data.orders and data.orders[
     "price"].notna().any()
