@@ -85,14 +85,20 @@ class ImplicitALS(Strategy):
         from implicit.cpu.als import AlternatingLeastSquares
         from threadpoolctl import threadpool_limits
 
-        ui = model.user_items.tocsr().astype(np.float32)
+        # implicit draws the initial factors in row/column order: fit in a canonical order (customers and
+        # products sorted by id) so the same data gives the same factors however the catalog was ordered
+        # (the app reads it from the database, the CLI from the file)
+        users = np.argsort(np.asarray(model.customer_ids, dtype=str), kind="stable")
+        items = np.argsort(np.asarray(model.item_ids, dtype=str), kind="stable")
+        ui = model.user_items.tocsr()[users][:, items].tocsr().astype(np.float32)
         with threadpool_limits(1, "blas"):  # implicit warns (and slows down) when BLAS runs its own threads
             als = AlternatingLeastSquares(factors=self.factors, regularization=self.regularization,
                                           alpha=self.alpha, iterations=self.iterations,
                                           random_state=self.random_state, num_threads=self.num_threads)
             als.fit(ui, show_progress=False)
         #: ``(n_items, factors)`` float64 item factors y_i
-        self.item_factors_ = np.asarray(als.item_factors, dtype=np.float64)
+        self.item_factors_ = np.empty((model.n_items, self.factors), dtype=np.float64)
+        self.item_factors_[items] = np.asarray(als.item_factors, dtype=np.float64)
         y = self.item_factors_
         self._gram = y.T @ y + self.regularization * np.eye(y.shape[1])
         return self

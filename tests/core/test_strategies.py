@@ -208,12 +208,18 @@ def test_als_scores_are_implicits_own_and_split_into_contributions(shop):
     with threadpool_limits(1, "blas"):
         ref = AlternatingLeastSquares(factors=3, regularization=0.1, iterations=10, alpha=2.0, random_state=7,
                                       num_threads=1)
-        ref.fit(shop.user_items.tocsr().astype(np.float32), show_progress=False)
-    np.testing.assert_array_equal(ours.item_factors_, ref.item_factors.astype(np.float64))  # same seed, same run
+        # ImplicitALS fits in a canonical order (customers and products sorted by id); so does the reference
+        users = np.argsort(np.asarray(shop.customer_ids, dtype=str), kind="stable")
+        items = np.argsort(np.asarray(shop.item_ids, dtype=str), kind="stable")
+        ref.fit(shop.user_items.tocsr()[users][:, items].tocsr().astype(np.float32), show_progress=False)
+    ref_items = np.empty((shop.n_items, 3))
+    ref_items[items] = ref.item_factors
+    np.testing.assert_array_equal(ours.item_factors_, ref_items)  # same seed, same run
     for c in CUSTOMERS:
         r = shop.customer_row(c)
-        x = ref.recalculate_user(r, shop.user_items[r].tocsr().astype(np.float32))      # implicit's exact solve
-        expected = np.asarray(x, dtype=np.float64).ravel() @ ref.item_factors.T.astype(np.float64)
+        row = shop.user_items[r].tocsr()[:, items].tocsr().astype(np.float32)
+        x = ref.recalculate_user(int(np.nonzero(users == r)[0][0]), row)              # implicit's exact solve
+        expected = np.asarray(x, dtype=np.float64).ravel() @ ref_items.T
         hist, counts = shop.history(c)
         rec = ours.recommend(c, K)
         idx = shop.item_index(rec.ids)
