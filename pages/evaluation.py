@@ -3,13 +3,12 @@ import streamlit as st
 
 from core import schema as S
 from core.errors import CrossSellError
-from core.evaluation import leave_last_order_out
 from core.evaluation.offline import METRICS, evaluate_strategies
 from core.recommend import STRATEGIES
 from ui import state
 from ui.charts import metric_bars
 from ui.page import page_setup, saved_result
-from ui.resources import active_rules, compiled_rules, progress_bar, shop_model, workspace_data
+from ui.resources import active_rules, held_out_arms, progress_bar, workspace_data
 
 workspace = page_setup()
 st.title("Evaluation")
@@ -35,15 +34,8 @@ if run:
     else:
         try:
             data = workspace_data(workspace)
-            train, test = leave_last_order_out(data.orders)
-            model = shop_model(workspace, st.session_state[state.MIN_PAIR_COUNT],
-                               st.session_state[state.CATEGORY_LEVEL], orders=train, tag="train")
-            rules = compiled_rules(workspace, model, orders=train)
-            strategies = {}
-            for name in chosen:
-                strat = STRATEGIES[name]()
-                strat.rules = rules
-                strategies[name] = strat
+            train, test, model, rules, strategies = held_out_arms(
+                workspace, chosen, st.session_state[state.MIN_PAIR_COUNT], st.session_state[state.CATEGORY_LEVEL])
             bar, update = progress_bar("Evaluating")
             table = evaluate_strategies(model, test, strategies, k=int(k), n_boot=int(n_boot), seed=0,
                                         progress=update, category_level=int(level))

@@ -4,14 +4,13 @@ import streamlit as st
 from core import schema as S
 from core.bandits import POLICIES, two_proportion_z_test
 from core.errors import CrossSellError
-from core.evaluation import leave_last_order_out
 from core.customers import customer_segments
 from core.experiments import ExperimentSettings, run_experiment
 from core.recommend import STRATEGIES
 from ui import state
 from ui.page import page_setup, saved_result
 from ui.charts import arm_rates_bar, policy_lines, segment_regret_lines, traffic_area
-from ui.resources import compiled_rules, progress_bar, shop_model, workspace_data
+from ui.resources import held_out_arms, progress_bar, workspace_data
 
 DEFAULT_ARMS = ("popular overall", "item co-occurrence (SAR)", "ALS (implicit)", "hybrid")
 CONTEXTS = {"none (one bandit for everyone)": None, "RFM segment": "rfm", "profile cluster": "cluster"}
@@ -48,13 +47,9 @@ if run:
     else:
         try:
             data = workspace_data(workspace)
-            train, test = leave_last_order_out(data.orders)
-            model = shop_model(workspace, st.session_state[state.MIN_PAIR_COUNT],
-                               st.session_state[state.CATEGORY_LEVEL], orders=train, tag="train")
-            rules = compiled_rules(workspace, model, orders=train)
-            strategies = [STRATEGIES[a]().fit(model) for a in arms]
-            for strat in strategies:
-                strat.rules = rules
+            train, test, model, rules, arm_strategies = held_out_arms(
+                workspace, arms, st.session_state[state.MIN_PAIR_COUNT], st.session_state[state.CATEGORY_LEVEL])
+            strategies = [s.fit(model) for s in arm_strategies.values()]
             settings = ExperimentSettings(int(horizon), int(replicates), int(seed), int(slate), float(eps),
                                           tuple(policies))
             # segments from the training orders only: the held-out order never shapes its own context

@@ -117,3 +117,27 @@ def compiled_rules(workspace: str, model, orders=None):
         cache.clear()
         cache[key] = compile_rules(rules, model, data.catalog, data.orders if orders is None else orders)
     return cache[key]
+
+
+def held_out_arms(workspace: str, names, min_pair_count: int, category_level: int):
+    """What the Evaluation and Experiments pages share: each customer's last order held out, the model built on
+    the rest, and the named strategies (core.recommend.STRATEGIES) carrying the active rule set compiled on
+    the training orders.
+
+    Returns
+    -------
+    (train, test, model, rules, strategies): order frames, the training ShopModel, CompiledRules or None,
+    dict name -> unfitted strategy.
+    """
+    from core.evaluation import leave_last_order_out
+    from core.recommend import STRATEGIES
+
+    data = workspace_data(workspace)
+    train, test = leave_last_order_out(data.orders)
+    model = shop_model(workspace, min_pair_count, category_level, orders=train, tag="train")
+    rules = compiled_rules(workspace, model, orders=train)
+    strategies = {}
+    for name in names:
+        strategies[name] = STRATEGIES[name]()
+        strategies[name].rules = rules
+    return train, test, model, rules, strategies
